@@ -1,0 +1,1 @@
+"""Data sources and the raw uint8 .bin format that every stage after preparation reads."""

@@ -1,0 +1,1 @@
+"""Pictures and plots: sample grids, data previews, loss curves."""

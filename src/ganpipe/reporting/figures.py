@@ -1,0 +1,81 @@
+"""Matplotlib figures written atomically as PNG, without a display and without timestamps."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..fileio import atomic_path  # noqa: E402
+
+# the seed programs used matplotlib's default canvas: 6.4 x 4.8 inches at 100 dpi = 640x480 pixels
+FIGSIZE = (6.4, 4.8)
+DPI = 100
+
+
+def save_figure(fig, path: str | os.PathLike) -> None:
+    """Save ``fig`` as PNG at ``path`` atomically and close it. No 'Software' stamp, so bytes are stable."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+    plt.close(fig)
+
+
+def to_display(images: np.ndarray) -> np.ndarray:
+    """Images in [-1, 1] (float, generator output) or uint8 -> float in [0, 1], shape (N, H, W, C)."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / 255.0
+    return np.clip(0.5 * images.astype(np.float32) + 0.5, 0.0, 1.0)
+
+
+def save_image_grid(images: np.ndarray, path: str | os.PathLike, rows: int, cols: int, titles=None) -> None:
+    """Write a rows x cols grid of ``images`` (N >= rows*cols, (N, H, W, C), C = 1 or 3) as a 640x480 PNG.
+
+    Accepts generator output in [-1, 1] or uint8 pictures; single-channel images are drawn in gray.
+    """
+    shown = to_display(images)
+    if len(shown) < rows * cols:
+        raise ValueError(f"a {rows}x{cols} grid needs {rows * cols} images, got {len(shown)}")
+    fig, axes = plt.subplots(rows, cols, figsize=FIGSIZE, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        img = shown[i]
+        if img.shape[-1] == 1:
+            ax.imshow(img[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
+        else:
+            ax.imshow(img)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+        ax.axis("off")
+    if titles is not None:
+        fig.tight_layout()
+    save_figure(fig, path)
+
+
+def save_loss_plot(d_loss, g_loss, path: str | os.PathLike) -> None:
+    """The original program's loss plot: G dashed red, D solid green, x = step / history_interval, y from 0."""
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    ax.plot(np.asarray(g_loss), "r--", label="generator loss")
+    ax.plot(np.asarray(d_loss), "g-", label="discriminator loss")
+    ax.set_xlabel("step / history_interval")
+    ax.set_ylabel("binary cross-entropy")
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    ax.set_title("GAN losses")
+    save_figure(fig, path)
+
+
+def save_accuracy_plot(d_acc, path: str | os.PathLike) -> None:
+    """Discriminator accuracy (mean of the real and fake halves) against step / history_interval."""
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    ax.plot(np.asarray(d_acc), "b-", label="discriminator accuracy")
+    ax.axhline(0.5, color="gray", linestyle=":", linewidth=1, label="chance")
+    ax.set_xlabel("step / history_interval")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend()
+    ax.set_title("Discriminator accuracy")
+    save_figure(fig, path)

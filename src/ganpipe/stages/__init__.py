@@ -1,0 +1,1 @@
+"""One module per dvc.yaml stage: parse paths, load the params section, call the library."""
