@@ -1,0 +1,31 @@
+# ganpipe: `make pipeline` builds everything from raw data; `make test` runs the test suite.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: install pipeline test test-all bench clean-venv
+
+# The venv is rebuilt when the pinned dependencies change.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+pipeline: install            ## run the whole DVC pipeline (dvc repro)
+	dvc repro
+
+test: install                ## the test suite (fast: tiny real data, a few real training steps)
+	python -m pytest -q -m "not slow"
+
+test-all: install            ## also the slow tests
+	python -m pytest -q
+
+bench: install               ## speed figures: seed recipe vs ganpipe's trainer, data preparation
+	python benchmarks/bench_train.py
+
+clean-venv:
+	rm -rf $(VENV)
