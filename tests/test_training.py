@@ -1,0 +1,150 @@
+"""The GAN unit and the loop: real steps on the real offline digits."""
+
+import dataclasses
+import json
+import struct
+
+import keras
+import numpy as np
+import pytest
+
+from ganpipe.data.binfmt import read_split
+from ganpipe.models import build_gan_models
+from ganpipe.training.gan import GAN
+from ganpipe.training.loop import record_steps
+
+
+def make_gan(seed=0, steps_per_call=1, batch_size=16, latent_dim=100):
+    keras.utils.set_random_seed(seed)
+    generator, discriminator = build_gan_models("dense", latent_dim=latent_dim, image_shape=(28, 28, 1))
+    return GAN(generator, discriminator, lr=2e-4, beta_1=0.5, batch_size=batch_size, seed=seed, steps_per_call=steps_per_call)
+
+
+def snapshot(model):
+    return [np.array(v) for v in model.weights]
+
+
+def png_size(path):
+    with open(path, "rb") as fh:
+        head = fh.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_one_step_changes_every_weight_of_both_networks(mnist_dir):
+    """Keras 3 pitfall: freezing D the old way stops it learning. Here both must move in one step."""
+    images = read_split(mnist_dir, "Train").images
+    gan = make_gan()
+    g_before, d_before = snapshot(gan.generator), snapshot(gan.discriminator)
+    metrics = gan.train_steps(images, 0, 1)
+    for var, before in zip(gan.discriminator.trainable_variables, d_before):
+        assert not np.allclose(np.array(var), before), f"discriminator weight {var.path} did not change"
+    g_trainable = {v.path for v in gan.generator.trainable_variables}
+    for var, before in zip(gan.generator.weights, g_before):
+        assert not np.allclose(np.array(var), before), f"generator weight {var.path} did not change"
+    assert g_trainable  # BatchNorm moving statistics changed too (checked above with all weights)
+    assert set(metrics) == {"d_loss", "d_acc", "g_loss"}
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert 0.0 <= metrics["d_acc"] <= 1.0
+    # two separate Adam steps for D (real, then fake), one for G, as the seed's three train_on_batch calls
+    assert int(gan.d_optimizer.iterations) == 2 and int(gan.g_optimizer.iterations) == 1
+
+
+def test_same_seed_same_weights_and_losses(mnist_dir):
+    images = read_split(mnist_dir, "Train").images
+    runs = []
+    for _ in range(2):
+        gan = make_gan(seed=3)
+        metrics = gan.train_steps(images, 0, 4)
+        runs.append((metrics, snapshot(gan.generator) + snapshot(gan.discriminator)))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+    other = make_gan(seed=4)
+    assert other.train_steps(images, 0, 4) != runs[0][0]
+
+
+def test_steps_per_call_changes_speed_not_results(mnist_dir):
+    """Batches and noise are keyed by (seed, step): grouping steps into calls gives the same training."""
+    images = read_split(mnist_dir, "Train").images
+    one, three = make_gan(steps_per_call=1), make_gan(steps_per_call=3)
+    m1, m3 = one.train_steps(images, 0, 7), three.train_steps(images, 0, 7)
+    assert m1 == pytest.approx(m3, rel=1e-4, abs=1e-5)
+    for a, b in zip(snapshot(one.generator), snapshot(three.generator)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_discriminator_learns_to_separate_real_from_noise(mnist_dir):
+    """Metrics move: after some D-dominated early steps, D classifies almost everything right."""
+    images = read_split(mnist_dir, "Train").images
+    gan = make_gan(batch_size=32, steps_per_call=5)
+    first = gan.train_steps(images, 0, 1)
+    later = gan.train_steps(images, 1, 60)
+    assert later["d_loss"] < first["d_loss"]
+    assert later["d_acc"] >= 0.9
+
+
+def test_record_steps():
+    assert record_steps(30001, 100)[:3] == [0, 100, 200] and record_steps(30001, 100)[-1] == 30000
+    assert len(record_steps(30001, 100)) == 301
+    assert record_steps(7, 3) == [0, 3, 6]
+    assert record_steps(8, 3) == [0, 3, 6, 7]
+    assert record_steps(301, 3000) == [0, 300]
+
+
+def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_dir, tiny_train_cfg):
+    from ganpipe.stages.train import run_training
+
+    reports, models = tmp_path / "reports", tmp_path / "models"
+    (reports / "samples").mkdir(parents=True)
+    (reports / "samples" / "999.png").write_bytes(b"stale grid from an earlier, longer run")
+    result = run_training(tiny_train_cfg, data_dir=mnist_dir, models_dir=models, reports_dir=reports, progress=False)
+
+    assert result.history["step"] == [0, 3, 6]
+    assert sorted(p.name for p in (reports / "samples").iterdir()) == ["0.png", "5.png", "6.png"]
+    assert png_size(reports / "samples" / "5.png") == (640, 480)
+    for name in ("d_loss", "d_acc", "g_loss"):
+        lines = (reports / "history" / f"{name}.txt").read_text().splitlines()
+        assert len(lines) == 3 and all(np.isfinite(float(x)) for x in lines)
+        tsv = (reports / "plots" / "metrics" / f"{name}.tsv").read_text().splitlines()
+        assert tsv[0] == f"step\t{name}" and [row.split("\t")[0] for row in tsv[1:]] == ["0", "3", "6"]
+        assert float(tsv[-1].split("\t")[1]) == pytest.approx(float(lines[-1]))
+    metrics = json.loads((reports / "metrics.json").read_text())
+    assert metrics["step"] == 6
+    assert metrics["g_loss"] == pytest.approx(result.final["g_loss"])
+    assert metrics["steps_per_s"] > 0 and metrics["wall_time_s"] > 0
+    assert sorted(p.name for p in models.iterdir()) == ["discriminator.keras", "generator.keras", "generator_model_7.h5"]
+    reloaded = keras.models.load_model(models / "generator.keras")
+    legacy = keras.models.load_model(models / "generator_model_7.h5", compile=False)
+    assert reloaded.input_shape == (None, 100) and reloaded.output_shape == (None, 28, 28, 1)
+    assert legacy.count_params() == 1_493_520
+    for a, b in zip(reloaded.get_weights(), legacy.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert keras.models.load_model(models / "discriminator.keras").count_params() == 665_089
+
+
+def test_training_is_reproducible(tmp_path, mnist_dir, tiny_train_cfg):
+    from ganpipe.stages.train import run_training
+
+    outs = []
+    for run in ("a", "b"):
+        run_training(tiny_train_cfg, data_dir=mnist_dir, models_dir=tmp_path / run / "m",
+                     reports_dir=tmp_path / run / "r", progress=False)
+        gen = keras.models.load_model(tmp_path / run / "m" / "generator.keras")
+        outs.append((gen.get_weights(), (tmp_path / run / "r" / "history" / "g_loss.txt").read_bytes(),
+                     (tmp_path / run / "r" / "samples" / "6.png").read_bytes()))
+    for a, b in zip(outs[0][0], outs[1][0]):
+        np.testing.assert_array_equal(a, b)
+    assert outs[0][1] == outs[1][1]
+    assert outs[0][2] == outs[1][2], "sample grids are byte-identical"
+
+
+def test_batch_larger_than_data_fails_before_training(tmp_path, mnist_dir, tiny_train_cfg):
+    from ganpipe.errors import ConfigError
+    from ganpipe.stages.train import run_training
+
+    cfg = dataclasses.replace(tiny_train_cfg, batch_size=4001)
+    with pytest.raises(ConfigError, match=r"params.yaml: train.mnist.batch_size: 4001 is larger than the 4000 training images"):
+        run_training(cfg, data_dir=mnist_dir, models_dir=tmp_path / "m", reports_dir=tmp_path / "r",
+                     progress=False, where="params.yaml: train.mnist")
+    assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
