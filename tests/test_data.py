@@ -95,12 +95,17 @@ def test_missing_bin_file_is_named(tmp_path):
         read_split(tmp_path, "Train")
 
 
-def test_failed_write_keeps_the_earlier_dataset(tmp_path):
+def test_failed_write_keeps_the_earlier_dataset(tmp_path, monkeypatch):
+    import ganpipe.fileio
+
     good = write_dataset(tmp_path / "d", random_split(10), random_split(5), source="first")
-    bad_test = random_split(5)
-    object.__setattr__(bad_test, "labels", np.full(5, 3, np.int64))  # wrong dtype slips past Split
-    with pytest.raises(Exception):
-        write_dataset(tmp_path / "d", random_split(12), bad_test, source="second")
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ganpipe.fileio, "write_json_atomic", disk_full)  # fails after the four .bin files
+    with pytest.raises(OSError, match="No space left"):
+        write_dataset(tmp_path / "d", random_split(12), random_split(6), source="second")
     assert json.loads((tmp_path / "d" / "manifest.json").read_text()) == good
     assert (tmp_path / "d" / "imagesTrain.bin").stat().st_size == 10 * 784
     assert sorted(os.listdir(tmp_path)) == ["d"]

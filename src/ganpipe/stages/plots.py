@@ -20,14 +20,15 @@ from . import _entry
 def read_history_txt(path: Path) -> np.ndarray:
     """One float per line -> float64 (n,); DataError naming the file if missing, empty or not numeric."""
     try:
-        values = np.loadtxt(path, dtype=np.float64, ndmin=1)
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"{path}: history file not found (run the train stage first)") from None
+    if not text.strip():
+        raise DataError(f"{path}: history file is empty")
+    try:
+        return np.array([float(line) for line in text.split()], dtype=np.float64)
     except ValueError as exc:
         raise DataError(f"{path}: not one number per line ({exc})") from None
-    if values.size == 0:
-        raise DataError(f"{path}: history file is empty")
-    return values
 
 
 def make_plots(reports_dir) -> list[Path]:
