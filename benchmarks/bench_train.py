@@ -52,8 +52,8 @@ def seed_recipe(images, *, latent_dim, batch_size, lr, beta_1, steps, warmup):
 
     for _ in range(warmup):
         step()
-    d_before = np.array(discriminator.weights[0])
-    g_before = np.array(generator.weights[0])
+    d_before = keras.ops.convert_to_numpy(discriminator.weights[0])
+    g_before = keras.ops.convert_to_numpy(generator.weights[0])
     started = time.perf_counter()
     for _ in range(steps):
         step()
