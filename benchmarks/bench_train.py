@@ -66,14 +66,15 @@ def ganpipe_trainer(images, *, latent_dim, batch_size, lr, beta_1, steps, steps_
     import keras
 
     from ganpipe.models import build_gan_models
-    from ganpipe.training.gan import GAN
+    from ganpipe.training.gan import GAN, ImageSampler
 
     keras.utils.set_random_seed(0)
     generator, discriminator = build_gan_models("dense", latent_dim=latent_dim, image_shape=images.shape[1:])
-    gan = GAN(generator, discriminator, lr=lr, beta_1=beta_1, batch_size=batch_size, seed=0, steps_per_call=steps_per_call)
-    gan.train_steps(images, 0, 2 * steps_per_call)  # compile
+    gan = GAN(generator, discriminator, ImageSampler(images), lr=lr, d_lr=lr, beta_1=beta_1,
+              batch_size=batch_size, seed=0, steps_per_call=steps_per_call)
+    gan.train_steps(0, 2 * steps_per_call)  # compile
     started = time.perf_counter()
-    gan.train_steps(images, 2 * steps_per_call, steps)
+    gan.train_steps(2 * steps_per_call, steps)
     return steps / (time.perf_counter() - started)
 
 

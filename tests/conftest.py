@@ -28,7 +28,8 @@ def tiny_train_cfg() -> TrainConfig:
     from ganpipe.config import load_section
 
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
-    return dataclasses.replace(cfg, epochs=7, batch_size=16, history_interval=3, sample_interval=5, steps_per_call=1)
+    return dataclasses.replace(cfg, epochs=7, batch_size=16, history_interval=3, sample_interval=5,
+                               fresh_sample_interval=4, step_log=True, steps_per_call=1)
 
 
 def write_params(path: Path, text: str) -> Path:

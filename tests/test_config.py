@@ -47,7 +47,14 @@ def test_int_where_float_expected_is_accepted(tmp_path):
         ({"beta_1": 1.5}, "train.mnist.beta_1: must be <= 1.0"),
         ({"history_interval": 0}, "train.mnist.history_interval: must be >= 1"),
         ({"sample_interval": -1}, "train.mnist.sample_interval: must be >= 1"),
-        ({"arch": "resnet"}, "train.mnist.arch: unknown value 'resnet' (valid: dense)"),
+        ({"arch": "resnet"}, "train.mnist.arch: unknown value 'resnet' (valid: dcgan64, dense)"),
+        ({"noise": "gauss"}, "train.mnist.noise: unknown value 'gauss' (valid: normal, uniform, uniform01)"),
+        ({"real_label": 0.9}, "train.mnist.real_label: expected [low, high], got 0.9"),
+        ({"real_label": [0.9, 0.8]}, "train.mnist.real_label: low 0.9 is above high 0.8"),
+        ({"fake_label": [0.0, 1.2]}, "train.mnist.fake_label[1]: must be <= 1.0"),
+        ({"grid": [5, 0]}, "train.mnist.grid[1]: must be >= 1"),
+        ({"step_log": "yes"}, "train.mnist.step_log: expected true or false"),
+        ({"model": []}, "train.mnist.model: expected a mapping"),
     ],
 )
 def test_bad_values_name_file_and_key(tmp_path, change, expected):

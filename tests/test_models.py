@@ -27,6 +27,22 @@ def test_dense_shapes_and_value_ranges():
     assert probs.shape == (4, 1) and np.all((probs > 0) & (probs < 1))
 
 
+def test_dcgan64_shapes_and_parameter_counts():
+    generator, discriminator = build_gan_models("dcgan64", latent_dim=100, image_shape=(64, 64, 3))
+    assert generator.output_shape == (None, 64, 64, 3) and discriminator.output_shape == (None, 1)
+    assert (generator.count_params(), count_trainable(generator)) == (3_616_771, 3_614_723)
+    assert (discriminator.count_params(), count_trainable(discriminator)) == (2_768_321, 2_766_529)
+    images = np.asarray(generator(np.zeros((2, 100), np.float32), training=False))
+    assert images.min() >= -1 and images.max() <= 1
+
+
+def test_model_options_are_checked():
+    with pytest.raises(ConfigError, match=r"model.width: unknown option for arch 'dense' \(valid: none\)"):
+        build_gan_models("dense", latent_dim=10, image_shape=(28, 28, 1), options={"width": 3})
+    with pytest.raises(ConfigError, match=r"'dcgan64' cannot be built: dcgan64 draws 64x64 images, the data is 28x28"):
+        build_gan_models("dcgan64", latent_dim=10, image_shape=(28, 28, 1))
+
+
 def test_unknown_architecture_lists_valid_ones():
     with pytest.raises(ConfigError, match=r"unknown architecture 'dcgan9' \(valid: " + ", ".join(sorted(REGISTRY))):
         build_gan_models("dcgan9", latent_dim=10, image_shape=(28, 28, 1))

@@ -84,7 +84,7 @@ def test_train_stage_reports_missing_data(tmp_path, capsys):
     code = train_stage.main(["mnist", "--data", str(tmp_path / "none"), "--models", str(tmp_path / "m"),
                              "--reports", str(tmp_path / "r")])
     assert code == 2
-    assert "imagesTrain.bin: file not found (run the prepare_mnist stage first?)" in capsys.readouterr().err
+    assert "none: data folder not found (run the prepare stage first?)" in capsys.readouterr().err
 
 
 def test_plots_stage(tmp_path, capsys):

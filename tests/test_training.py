@@ -10,14 +10,15 @@ import pytest
 
 from ganpipe.data.binfmt import read_split
 from ganpipe.models import build_gan_models
-from ganpipe.training.gan import GAN
+from ganpipe.training.gan import GAN, ImageSampler, summarize
 from ganpipe.training.loop import record_steps
 
 
-def make_gan(seed=0, steps_per_call=1, batch_size=16, latent_dim=100):
+def make_gan(images, seed=0, steps_per_call=1, batch_size=16, latent_dim=100, **kwargs):
     keras.utils.set_random_seed(seed)
     generator, discriminator = build_gan_models("dense", latent_dim=latent_dim, image_shape=(28, 28, 1))
-    return GAN(generator, discriminator, lr=2e-4, beta_1=0.5, batch_size=batch_size, seed=seed, steps_per_call=steps_per_call)
+    return GAN(generator, discriminator, ImageSampler(images), lr=2e-4, d_lr=2e-4, beta_1=0.5,
+               batch_size=batch_size, seed=seed, steps_per_call=steps_per_call, **kwargs)
 
 
 def snapshot(model):
@@ -34,9 +35,9 @@ def png_size(path):
 def test_one_step_changes_every_weight_of_both_networks(mnist_dir):
     """Keras 3 pitfall: freezing D the old way stops it learning. Here both must move in one step."""
     images = read_split(mnist_dir, "Train").images
-    gan = make_gan()
+    gan = make_gan(images)
     g_before, d_before = snapshot(gan.generator), snapshot(gan.discriminator)
-    metrics = gan.train_steps(images, 0, 1)
+    metrics = summarize(gan.train_steps(0, 1)[-1])
     for var, before in zip(gan.discriminator.trainable_variables, d_before):
         assert not np.allclose(np.array(var), before), f"discriminator weight {var.path} did not change"
     g_trainable = {v.path for v in gan.generator.trainable_variables}
@@ -54,22 +55,23 @@ def test_same_seed_same_weights_and_losses(mnist_dir):
     images = read_split(mnist_dir, "Train").images
     runs = []
     for _ in range(2):
-        gan = make_gan(seed=3)
-        metrics = gan.train_steps(images, 0, 4)
+        gan = make_gan(images, seed=3)
+        metrics = summarize(gan.train_steps(0, 4)[-1])
         runs.append((metrics, snapshot(gan.generator) + snapshot(gan.discriminator)))
     assert runs[0][0] == runs[1][0]
     for a, b in zip(runs[0][1], runs[1][1]):
         np.testing.assert_array_equal(a, b)
-    other = make_gan(seed=4)
-    assert other.train_steps(images, 0, 4) != runs[0][0]
+    other = make_gan(images, seed=4)
+    assert summarize(other.train_steps(0, 4)[-1]) != runs[0][0]
 
 
 def test_steps_per_call_changes_speed_not_results(mnist_dir):
     """Batches and noise are keyed by (seed, step): grouping steps into calls gives the same training."""
     images = read_split(mnist_dir, "Train").images
-    one, three = make_gan(steps_per_call=1), make_gan(steps_per_call=3)
-    m1, m3 = one.train_steps(images, 0, 7), three.train_steps(images, 0, 7)
-    assert m1 == pytest.approx(m3, rel=1e-4, abs=1e-5)
+    one, three = make_gan(images, steps_per_call=1), make_gan(images, steps_per_call=3)
+    m1, m3 = one.train_steps(0, 7), three.train_steps(0, 7)
+    assert m1.shape == m3.shape == (7, 5)
+    np.testing.assert_allclose(m1, m3, rtol=1e-4, atol=1e-5)
     for a, b in zip(snapshot(one.generator), snapshot(three.generator)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
@@ -77,9 +79,9 @@ def test_steps_per_call_changes_speed_not_results(mnist_dir):
 def test_discriminator_learns_to_separate_real_from_noise(mnist_dir):
     """Metrics move: after some D-dominated early steps, D classifies almost everything right."""
     images = read_split(mnist_dir, "Train").images
-    gan = make_gan(batch_size=32, steps_per_call=5)
-    first = gan.train_steps(images, 0, 1)
-    later = gan.train_steps(images, 1, 60)
+    gan = make_gan(images, batch_size=32, steps_per_call=5)
+    first = summarize(gan.train_steps(0, 1)[-1])
+    later = summarize(gan.train_steps(1, 60)[-1])
     assert later["d_loss"] < first["d_loss"]
     assert later["d_acc"] >= 0.9
 
@@ -100,8 +102,10 @@ def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_di
     (reports / "samples" / "999.png").write_bytes(b"stale grid from an earlier, longer run")
     result = run_training(tiny_train_cfg, data_dir=mnist_dir, models_dir=models, reports_dir=reports, progress=False)
 
-    assert result.history["step"] == [0, 3, 6]
+    assert result.history_columns()["step"] == [0, 3, 6]
     assert sorted(p.name for p in (reports / "samples").iterdir()) == ["0.png", "5.png", "6.png"]
+    assert sorted(p.name for p in (reports / "fresh").iterdir()) == ["0.png", "4.png", "6.png"]
+    assert len((reports / "training_log.txt").read_text().splitlines()) == 1 + 7
     assert png_size(reports / "samples" / "5.png") == (640, 480)
     for name in ("d_loss", "d_acc", "g_loss"):
         lines = (reports / "history" / f"{name}.txt").read_text().splitlines()

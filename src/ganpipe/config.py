@@ -23,8 +23,8 @@ from .models import REGISTRY
 T = TypeVar("T")
 
 
-def _rule(*, low=None, high=None, low_open=False, choices=None, doc=""):
-    return field(metadata={"low": low, "high": high, "low_open": low_open, "choices": choices, "doc": doc})
+def _rule(*, low=None, high=None, low_open=False, choices=None, kind=None, doc=""):
+    return field(metadata={"low": low, "high": high, "low_open": low_open, "choices": choices, "kind": kind, "doc": doc})
 
 
 @dataclass(frozen=True)
@@ -38,26 +38,55 @@ class PrepareMnistConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Section ``train.<experiment>``: one GAN training run."""
+    """Section ``train.<experiment>``: one GAN training run. Every key is required."""
 
     arch: str = _rule(choices=tuple(sorted(REGISTRY)), doc="architecture name in ganpipe.models.REGISTRY")
+    model: dict = _rule(doc="architecture options (layer sizes ...); {} for the architecture's fixed layout")
     epochs: int = _rule(low=1, doc="training iterations, one batch each (the original program's 'epochs')")
     batch_size: int = _rule(low=1)
     latent_dim: int = _rule(low=1)
-    lr: float = _rule(low=0.0, low_open=True, doc="Adam learning rate of both networks")
-    beta_1: float = _rule(low=0.0, high=1.0)
+    noise: str = _rule(choices=("normal", "uniform", "uniform01"), doc="N(0,1), U[-1,1] or U[0,1] noise")
+    optimizer: str = _rule(choices=("adam", "sgd"))
+    lr: float = _rule(low=0.0, low_open=True, doc="generator learning rate")
+    d_lr: float = _rule(low=0.0, low_open=True, doc="discriminator learning rate")
+    beta_1: float = _rule(low=0.0, high=1.0, doc="Adam's beta_1 (unused by sgd)")
+    d_steps: int = _rule(low=1, doc="discriminator updates (each on real, then fake) per iteration")
+    g_steps: int = _rule(low=1, doc="generator updates per iteration")
+    real_label: tuple = _rule(low=0.0, high=1.0, kind="range", doc="[low, high]: D's targets for real images, uniform")
+    fake_label: tuple = _rule(low=0.0, high=1.0, kind="range", doc="[low, high]: D's targets for generated images")
+    g_label: tuple = _rule(low=0.0, high=1.0, kind="range", doc="[low, high]: G's targets through D")
     history_interval: int = _rule(low=1, doc="record losses every this many steps")
-    sample_interval: int = _rule(low=1, doc="write a sample grid every this many steps")
+    sample_interval: int = _rule(low=1, doc="grid from the fixed noise batch every this many steps")
+    fresh_sample_interval: int = _rule(low=0, doc="grid from fresh noise every this many steps; 0 = never")
+    grid: tuple = _rule(low=1, kind="pair", doc="[rows, cols] of sample grids")
+    checkpoint_interval: int = _rule(low=0, doc="save a resumable checkpoint every this many steps; 0 = never")
+    step_log: bool = _rule(doc="write training_log.txt with every step's losses")
     seed: int = _rule(low=0, doc="seeds weight initialisation, batches, noise and the sample-grid noise")
     steps_per_call: int = _rule(low=1, high=50, doc="training steps compiled into one call (speed only)")
 
 
 def _type_name(tp) -> str:
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping"}.get(tp, str(tp))
 
 
 def _check_value(where: str, f: dataclasses.Field, value: Any) -> Any:
-    tp = {"int": int, "float": float, "str": str, "bool": bool}.get(f.type, f.type)
+    meta = f.metadata
+    if meta.get("kind") == "range":  # [low, high] of floats, low <= high
+        if not (isinstance(value, (list, tuple)) and len(value) == 2):
+            raise ConfigError(f"{where}: expected [low, high], got {value!r}")
+        low, high = (_check_scalar(f"{where}[{i}]", float, meta, v) for i, v in enumerate(value))
+        if low > high:
+            raise ConfigError(f"{where}: low {low} is above high {high}")
+        return (low, high)
+    if meta.get("kind") == "pair":  # [a, b] of integers
+        if not (isinstance(value, (list, tuple)) and len(value) == 2):
+            raise ConfigError(f"{where}: expected [rows, cols], got {value!r}")
+        return tuple(_check_scalar(f"{where}[{i}]", int, meta, v) for i, v in enumerate(value))
+    tp = {"int": int, "float": float, "str": str, "bool": bool, "dict": dict}[f.type]
+    return _check_scalar(where, tp, meta, value)
+
+
+def _check_scalar(where: str, tp: type, meta, value: Any) -> Any:
     ok = isinstance(value, tp) and not (tp is not bool and isinstance(value, bool))
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
@@ -65,7 +94,6 @@ def _check_value(where: str, f: dataclasses.Field, value: Any) -> Any:
         raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
     if tp is float and not math.isfinite(value):
         raise ConfigError(f"{where}: expected a finite number, got {value!r}")
-    meta = f.metadata
     low, high = meta.get("low"), meta.get("high")
     if low is not None and (value < low or (meta.get("low_open") and value == low)):
         bound = f"> {low}" if meta.get("low_open") else f">= {low}"
@@ -125,3 +153,23 @@ def load_section(path: str | os.PathLike, section: str, cls: type[T]) -> T:
             raise ConfigError(f"{path}: section '{'.'.join(walked)}' is missing")
         node = node[part]
     return parse_section(node, cls, source=str(path), section=section)
+
+
+@dataclass(frozen=True)
+class AnimeDemoConfig:
+    """Section ``make_anime_demo``: the offline, procedurally drawn anime-style demo pictures."""
+
+    count: int = _rule(low=1, doc="number of scenes (one character each, 224-320 px a side)")
+    seed: int = _rule(low=0, doc="scene i depends on (seed, i) only: same seed, same PNG bytes")
+
+
+@dataclass(frozen=True)
+class PrepareAnimeConfig:
+    """Section ``prepare_anime``: a folder of pictures -> square face crops in data/anime/faces.bin."""
+
+    raw_dir: str = _rule(doc="folder of pictures, searched at any depth (also the DVC dependency of the stage)")
+    detect: bool = _rule(doc="true: crop the faces animeface finds; false: pictures are faces already, centre-cropped")
+    threshold: float = _rule(low=0.0, high=1.0, doc="lowest animeface likelihood kept")
+    margin: float = _rule(low=0.0, high=2.0, doc="share of the face box added on every side before squaring")
+    image_size: int = _rule(low=8, high=1024, doc="side of the square crops written to faces.bin")
+    min_face_size: int = _rule(low=1, doc="smaller detected faces, and pictures with a shorter side, are skipped")

@@ -1,28 +1,49 @@
-"""Architecture registry: one name in params.yaml (``arch``) -> a (generator, discriminator) pair."""
+"""Architecture registry: ``arch`` in params.yaml -> a builder of a (generator, discriminator) pair.
+
+Each builder is ``build(*, latent_dim, image_shape, **options)``; ``options`` is the section's
+``model`` mapping, whose keys are the builder's keyword-only parameters. Modules are imported on
+first use, so reading the registry's names costs nothing.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+import inspect
 
 from ..errors import ConfigError
 
-
-def _dense(*, latent_dim, image_shape):
-    from . import dense
-
-    return (
-        dense.build_generator(latent_dim=latent_dim, image_shape=image_shape),
-        dense.build_discriminator(image_shape=image_shape),
-    )
+REGISTRY: dict[str, str] = {
+    "dense": "ganpipe.models.dense:build",
+    "dcgan64": "ganpipe.models.dcgan:build_dcgan64",
+}
 
 
-REGISTRY: dict[str, Callable] = {"dense": _dense}
-
-
-def build_gan_models(arch: str, *, latent_dim: int, image_shape: tuple[int, ...]):
-    """Return fresh ``(generator, discriminator)`` Keras models for architecture ``arch``."""
+def _builder(arch: str):
     try:
-        builder = REGISTRY[arch]
+        target = REGISTRY[arch]
     except KeyError:
         raise ConfigError(f"arch: unknown architecture '{arch}' (valid: {', '.join(sorted(REGISTRY))})") from None
-    return builder(latent_dim=latent_dim, image_shape=tuple(image_shape))
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_gan_models(arch: str, *, latent_dim: int, image_shape: tuple[int, ...], options: dict | None = None):
+    """Return fresh ``(generator, discriminator)`` Keras models for architecture ``arch``.
+
+    Raises ConfigError for an unknown architecture or an unknown/missing ``model`` option.
+    """
+    build = _builder(arch)
+    options = dict(options or {})
+    accepted = {name: p for name, p in inspect.signature(build).parameters.items()
+                if name not in ("latent_dim", "image_shape")}
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        valid = ", ".join(accepted) or "none"
+        raise ConfigError(f"model.{unknown[0]}: unknown option for arch '{arch}' (valid: {valid})")
+    missing = [n for n, p in accepted.items() if p.default is inspect.Parameter.empty and n not in options]
+    if missing:
+        raise ConfigError(f"model: arch '{arch}' needs option(s) {', '.join(missing)}")
+    try:
+        return build(latent_dim=latent_dim, image_shape=tuple(image_shape), **options)
+    except ValueError as exc:  # the builder's own check of options against the data
+        raise ConfigError(f"arch: '{arch}' cannot be built: {exc}") from None

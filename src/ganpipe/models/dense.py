@@ -36,3 +36,8 @@ def build_discriminator(*, image_shape: tuple[int, ...]) -> keras.Model:
         x = layers.LeakyReLU(negative_slope=0.2)(x)
     validity = layers.Dense(1, activation="sigmoid", name="validity")(x)
     return keras.Model(img, validity, name="discriminator")
+
+
+def build(*, latent_dim: int, image_shape: tuple[int, ...]):
+    """Registry entry ``dense``: the seed program's pair."""
+    return build_generator(latent_dim=latent_dim, image_shape=image_shape), build_discriminator(image_shape=image_shape)

@@ -1,18 +1,18 @@
 """The GAN unit: both networks, both optimizers, and one compiled function that runs many steps.
 
-One step follows the seed program exactly (Keras-GAN style ``train_on_batch`` recipe):
+One iteration follows the seed programs' ``train_on_batch`` recipe:
 
-1. draw a random batch of real images and a batch of noise N(0, 1);
-2. fake = G(noise) in inference mode (the seed used ``generator.predict``);
-3. update D on the real batch with target 1, then (a second Adam step) on the fake batch with target 0;
-4. draw fresh noise and update G through D with target 1; only G's weights take gradients, while D
-   runs in training mode as the frozen discriminator of the seed's combined model did.
+1. ``d_steps`` times: a random real batch and a noise batch; fake = G(noise) in inference mode
+   (the seeds used ``generator.predict``); D is updated on the real batch (targets drawn from
+   ``real_label``), then, a second optimizer step, on the fake batch (targets from ``fake_label``);
+2. ``g_steps`` times: fresh noise, G updated through D towards targets from ``g_label``; only G's
+   weights take gradients, while D runs in training mode as the frozen discriminator of the seed's
+   combined model did (its BatchNormalization uses batch statistics there).
 
-d_loss and d_acc are the means of the real and fake halves; all losses are binary cross-entropy
-measured in the forward pass before the update, as ``train_on_batch`` reports them.
-
-Randomness is stateless, keyed by ``(seed, step)``: step ``s`` draws the same batch and noise
-whether it runs in a long call, a short one, or after a restart.
+Losses are binary cross-entropy measured in the forward pass before the update, as
+``train_on_batch`` reports them. Randomness is stateless, keyed by ``(seed, step)``: step ``s``
+draws the same batches, noise and label noise however steps are grouped into calls, and after a
+restart from a checkpoint.
 """
 
 from __future__ import annotations
@@ -21,95 +21,199 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+# per-step values returned by the compiled function, in this order
+STEP_METRICS = ("d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "g_loss")
+# what the history records: the seed programs' three numbers
 METRICS = ("d_loss", "d_acc", "g_loss")
 
 
-def _bce(target: float, probs: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_mean(keras.losses.binary_crossentropy(tf.fill(tf.shape(probs), target), probs))
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; ``step`` and ``loss`` say where."""
+
+    def __init__(self, step: int, loss: str, value: float):
+        super().__init__(f"training diverged at step {step}: {loss} is {value}")
+        self.step, self.loss, self.value = step, loss, value
+
+
+def summarize(row) -> dict[str, float]:
+    """One row of STEP_METRICS -> the history's d_loss, d_acc (means of the real and fake halves), g_loss."""
+    m = dict(zip(STEP_METRICS, (float(v) for v in row)))
+    return {"d_loss": 0.5 * (m["d_loss_real"] + m["d_loss_fake"]),
+            "d_acc": 0.5 * (m["d_acc_real"] + m["d_acc_fake"]),
+            "g_loss": m["g_loss"]}
+
+
+class ImageSampler:
+    """Random batches from uint8 images (N, H, W, C), scaled to [-1, 1] inside the compiled step.
+
+    The images live in one non-trainable variable: the compiled function reads it by reference, so
+    neither a float copy of the dataset nor a copy per call is made.
+    """
+
+    def __init__(self, images: np.ndarray):
+        if images.dtype != np.uint8 or images.ndim != 4 or len(images) == 0:
+            raise ValueError(f"expected non-empty uint8 images (N, H, W, C), got {images.dtype} {images.shape}")
+        self.count = len(images)
+        self.shape = tuple(images.shape[1:])
+        self.data = tf.Variable(images, trainable=False, name="training_images")
+
+    def __call__(self, key, batch_size: int) -> tf.Tensor:
+        idx = tf.random.stateless_uniform([batch_size], key, minval=0, maxval=self.count, dtype=tf.int64)
+        return tf.cast(tf.gather(self.data, idx), tf.float32) / 127.5 - 1.0
+
+
+class GaussianSampler:
+    """Real samples from N(mean, variance), shape (batch, 1): the 1-D toy GAN's data."""
+
+    def __init__(self, mean: float, variance: float):
+        self.count = None
+        self.shape = (1,)
+        self.mean, self.std = float(mean), float(np.sqrt(variance))
+
+    def __call__(self, key, batch_size: int) -> tf.Tensor:
+        return self.mean + self.std * tf.random.stateless_normal([batch_size, 1], key)
+
+
+def make_optimizer(name: str, lr: float, beta_1: float) -> keras.optimizers.Optimizer:
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr)
+    raise ValueError(f"unknown optimizer {name!r} (valid: adam, sgd)")
+
+
+def draw_noise(kind: str, key, batch_size: int, latent_dim: int) -> tf.Tensor:
+    shape = [batch_size, latent_dim]
+    if kind == "normal":
+        return tf.random.stateless_normal(shape, key)
+    if kind == "uniform":
+        return tf.random.stateless_uniform(shape, key, minval=-1.0, maxval=1.0)
+    if kind == "uniform01":
+        return tf.random.stateless_uniform(shape, key)
+    raise ValueError(f"unknown noise {kind!r} (valid: normal, uniform, uniform01)")
+
+
+def fixed_noise(seed: int, count: int, latent_dim: int, kind: str = "normal") -> np.ndarray:
+    """The noise batch behind every fixed-noise sample grid of a run: (count, latent_dim) float32."""
+    key = tf.constant([seed, -1], tf.int64)  # step -1: never used by training
+    return draw_noise(kind, key, count, latent_dim).numpy()
+
+
+def _bce(targets: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_mean(keras.losses.binary_crossentropy(targets, probs))
+
+
+def _targets(bounds, key, n) -> tf.Tensor:
+    low, high = bounds
+    if low == high:
+        return tf.fill([n, 1], tf.constant(low, tf.float32))
+    return tf.random.stateless_uniform([n, 1], key, minval=low, maxval=high)
 
 
 class GAN:
-    """Owns ``generator``, ``discriminator``, an Adam optimizer for each, and the compiled step.
+    """Owns ``generator``, ``discriminator``, an optimizer for each, and the compiled steps."""
 
-    The training data lives in one uint8 tensor of shape (N, H, W, C) (given to :meth:`train_steps`),
-    and is scaled to [-1, 1] per batch inside the compiled function, so no float copy of the
-    whole dataset is ever made.
-    """
-
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, *, lr: float, beta_1: float,
-                 batch_size: int, seed: int, steps_per_call: int = 1, jit_compile: bool = True):
-        self.generator = generator
-        self.discriminator = discriminator
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, sampler, *, batch_size: int, seed: int,
+                 lr: float, d_lr: float, beta_1: float = 0.5, optimizer: str = "adam", noise: str = "normal",
+                 d_steps: int = 1, g_steps: int = 1, real_label=(1.0, 1.0), fake_label=(0.0, 0.0),
+                 g_label=(1.0, 1.0), steps_per_call: int = 1, jit_compile: bool = True):
+        if sampler.count is not None and sampler.count < batch_size:
+            raise ValueError(f"batch_size {batch_size} is larger than the {sampler.count} training examples")
+        self.generator, self.discriminator, self.sampler = generator, discriminator, sampler
         self.latent_dim = int(generator.input_shape[-1])
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
+        self.batch_size, self.seed = int(batch_size), int(seed)
+        self.noise, self.d_steps, self.g_steps = noise, int(d_steps), int(g_steps)
+        self.real_label, self.fake_label, self.g_label = tuple(real_label), tuple(fake_label), tuple(g_label)
         # Keras 3 optimizers track the variables they were built for: one instance per network.
-        self.d_optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1)
-        self.g_optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1)
+        self.d_optimizer = make_optimizer(optimizer, d_lr, beta_1)
+        self.g_optimizer = make_optimizer(optimizer, lr, beta_1)
         self.d_optimizer.build(discriminator.trainable_variables)
         self.g_optimizer.build(generator.trainable_variables)
         self.steps_per_call = int(steps_per_call)
         self._jit_compile = jit_compile
         self._compiled = {}
 
-    def train_steps(self, data: tf.Tensor, start: int, count: int) -> dict[str, float]:
-        """Run steps ``start .. start+count-1`` on uint8 ``data``; return the metrics of the last one.
+    @classmethod
+    def from_config(cls, cfg, generator, discriminator, sampler) -> "GAN":
+        """Build from a :class:`ganpipe.config.TrainConfig`."""
+        return cls(generator, discriminator, sampler, batch_size=cfg.batch_size, seed=cfg.seed, lr=cfg.lr,
+                   d_lr=cfg.d_lr, beta_1=cfg.beta_1, optimizer=cfg.optimizer, noise=cfg.noise,
+                   d_steps=cfg.d_steps, g_steps=cfg.g_steps, real_label=cfg.real_label,
+                   fake_label=cfg.fake_label, g_label=cfg.g_label, steps_per_call=cfg.steps_per_call)
+
+    def train_steps(self, start: int, count: int) -> np.ndarray:
+        """Run steps ``start .. start+count-1``; return their STEP_METRICS as float32 (count, 5).
 
         Steps run ``steps_per_call`` at a time in one compiled call, the remainder one by one, so at
-        most two functions are ever compiled.
+        most two functions are compiled. Raises TrainingDiverged at the first non-finite loss.
         """
         if count < 1:
             raise ValueError(f"count must be >= 1, got {count}")
-        end = start + count
-        while start < end:
-            k = self.steps_per_call if end - start >= self.steps_per_call else 1
-            out = self._compiled_steps(k)(data, tf.constant(start, tf.int64))
-            start += k
-        return {name: float(value) for name, value in zip(METRICS, out)}
+        rows, step, end = [], start, start + count
+        while step < end:
+            k = self.steps_per_call if end - step >= self.steps_per_call else 1
+            out = self._compiled_steps(k)(tf.constant(step, tf.int64)).numpy()
+            bad = ~np.isfinite(out)
+            if bad.any():
+                i, j = np.argwhere(bad)[0]
+                raise TrainingDiverged(step + int(i), STEP_METRICS[j], float(out[i, j]))
+            rows.append(out)
+            step += k
+        return np.concatenate(rows)
 
     def _compiled_steps(self, k: int):
         # The k steps are unrolled in Python: measured here, XLA runs an unrolled block of 5 dense-GAN
         # steps ~1.4x faster per step than single steps, and a tf.while_loop over steps slower than both.
         if k not in self._compiled:
-            def run(data, start):
-                for i in range(k):
-                    metrics = self._step(data, start + i)
-                return metrics
+            def run(start):
+                return tf.stack([self._step(start + i) for i in range(k)])
 
             self._compiled[k] = tf.function(run, jit_compile=self._jit_compile)
         return self._compiled[k]
 
-    def _step(self, data, step):
-        G, D = self.generator, self.discriminator
-        keys = tf.random.experimental.stateless_split(tf.stack([tf.constant(self.seed, tf.int64), step]), num=3)
-        n = tf.shape(data, out_type=tf.int64)[0]
-        idx = tf.random.stateless_uniform([self.batch_size], keys[0], minval=0, maxval=n, dtype=tf.int64)
-        real = tf.cast(tf.gather(data, idx), tf.float32) / 127.5 - 1.0
-        fake = G(tf.random.stateless_normal([self.batch_size, self.latent_dim], keys[1]), training=False)
-
-        with tf.GradientTape() as tape:
-            p_real = D(real, training=True)
-            loss_real = _bce(1.0, p_real)
-        self.d_optimizer.apply_gradients(zip(tape.gradient(loss_real, D.trainable_variables), D.trainable_variables))
-        with tf.GradientTape() as tape:
-            p_fake = D(fake, training=True)
-            loss_fake = _bce(0.0, p_fake)
-        self.d_optimizer.apply_gradients(zip(tape.gradient(loss_fake, D.trainable_variables), D.trainable_variables))
-
-        noise = tf.random.stateless_normal([self.batch_size, self.latent_dim], keys[2])
-        with tf.GradientTape() as tape:
-            g_loss = _bce(1.0, D(G(noise, training=True), training=True))
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables), G.trainable_variables))
-
+    def _step(self, step) -> tf.Tensor:
+        G, D, n = self.generator, self.discriminator, self.batch_size
+        base = tf.stack([tf.constant(self.seed, tf.int64), step])
+        key = iter(tf.unstack(tf.random.experimental.stateless_split(base, num=6 * self.d_steps + 2 * self.g_steps)))
+        for _ in range(self.d_steps):
+            real = self.sampler(next(key), n)
+            fake = G(draw_noise(self.noise, next(key), n, self.latent_dim), training=False)
+            real_targets, fake_targets = _targets(self.real_label, next(key), n), _targets(self.fake_label, next(key), n)
+            with tf.GradientTape() as tape:
+                p_real = D(real, training=True)
+                loss_real = _bce(real_targets, p_real)
+            self.d_optimizer.apply_gradients(zip(tape.gradient(loss_real, D.trainable_variables), D.trainable_variables))
+            with tf.GradientTape() as tape:
+                p_fake = D(fake, training=True)
+                loss_fake = _bce(fake_targets, p_fake)
+            self.d_optimizer.apply_gradients(zip(tape.gradient(loss_fake, D.trainable_variables), D.trainable_variables))
+            next(key), next(key)  # reserved, so adding a draw later keeps today's streams
+        for _ in range(self.g_steps):
+            noise = draw_noise(self.noise, next(key), n, self.latent_dim)
+            g_targets = _targets(self.g_label, next(key), n)
+            with tf.GradientTape() as tape:
+                g_loss = _bce(g_targets, D(G(noise, training=True), training=True))
+            self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables), G.trainable_variables))
         acc_real = tf.reduce_mean(tf.cast(p_real > 0.5, tf.float32))
         acc_fake = tf.reduce_mean(tf.cast(p_fake <= 0.5, tf.float32))
-        return 0.5 * (loss_real + loss_fake), 0.5 * (acc_real + acc_fake), g_loss
+        return tf.stack([loss_real, loss_fake, acc_real, acc_fake, g_loss])
 
-    def generate(self, noise: np.ndarray) -> np.ndarray:
-        """Noise (n, latent_dim) float32 -> images (n, *image_shape) float32 in [-1, 1], inference mode."""
-        return keras.ops.convert_to_numpy(self.generator(noise, training=False))
+    def generate(self, noise: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Noise (n, latent_dim) float32 -> generator output float32 in [-1, 1], inference mode, in batches."""
+        parts = [keras.ops.convert_to_numpy(self.generator(noise[i:i + batch_size], training=False))
+                 for i in range(0, len(noise), batch_size)]
+        return np.concatenate(parts)
 
+    # -- state, for checkpoints and the discriminator reset ---------------------------------------
 
-def fixed_noise(seed: int, count: int, latent_dim: int) -> np.ndarray:
-    """The noise batch behind every sample grid of a run: (count, latent_dim) float32, N(0, 1)."""
-    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+    def state_variables(self) -> list:
+        """Every variable whose value defines the training state, in a fixed order."""
+        return (list(self.generator.weights) + list(self.discriminator.weights)
+                + list(self.g_optimizer.variables) + list(self.d_optimizer.variables))
+
+    def reset_discriminator(self, fresh: keras.Model) -> None:
+        """Give D the weights of ``fresh`` (a newly initialised twin) and zero D's optimizer state."""
+        for var, value in zip(self.discriminator.weights, fresh.weights):
+            var.assign(value)
+        for var in self.d_optimizer.variables:
+            var.assign(tf.zeros_like(var))

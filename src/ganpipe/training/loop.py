@@ -1,13 +1,21 @@
-"""The training loop: runs a :class:`GAN` for a number of steps, records history, writes sample grids.
+"""The training loop: runs a :class:`GAN` for ``cfg.epochs`` steps and records what a user looks at.
 
-The loop stops the compiled steps only where something must be recorded: every
-``history_interval`` steps (losses), every ``sample_interval`` steps (a grid from a fixed noise
-batch), and at the last step. Between those points the GAN runs uninterrupted.
+The compiled steps stop only where something must happen: every ``history_interval`` steps
+(losses), ``sample_interval`` (a grid from the fixed noise batch), ``fresh_sample_interval`` (a
+grid from fresh noise), ``checkpoint_interval`` (a resumable checkpoint) and at the last step.
+
+With a checkpoint folder, an interrupted run (kill, Ctrl-C) started again resumes from the last
+checkpoint and ends with the same weights, history and grids as an uninterrupted run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import signal
+import threading
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,82 +26,180 @@ from tqdm.auto import tqdm
 
 from ..fileio import ensure_dir, write_text_atomic
 from ..reporting.figures import save_image_grid
-from .gan import METRICS, GAN, fixed_noise
+from . import checkpoint
+from .gan import GAN, METRICS, STEP_METRICS, draw_noise, fixed_noise, summarize
 
-GRID = (5, 5)
+# settings that only change speed or what is written, not the training itself
+_NOT_IN_FINGERPRINT = {"epochs", "steps_per_call", "checkpoint_interval", "step_log"}
 
 
 @dataclass
 class TrainResult:
-    """What a run produced. ``history`` maps 'step' and each of METRICS to per-record lists."""
+    """What a run produced. ``history`` rows are (step, d_loss, d_acc, g_loss)."""
 
     steps: int
     wall_time_s: float
-    history: dict[str, list] = field(default_factory=dict)
+    history: np.ndarray
     final: dict[str, float] = field(default_factory=dict)
-    sample_files: list[Path] = field(default_factory=list)
+    resumed_from: int = 0
 
     @property
     def steps_per_s(self) -> float:
-        return self.steps / self.wall_time_s if self.wall_time_s > 0 else float("nan")
+        run = self.steps - self.resumed_from
+        return run / self.wall_time_s if self.wall_time_s > 0 else float("nan")
+
+    def history_columns(self) -> dict[str, list]:
+        return {"step": [int(s) for s in self.history[:, 0]],
+                **{name: self.history[:, i + 1].tolist() for i, name in enumerate(METRICS)}}
 
 
 def record_steps(epochs: int, interval: int) -> list[int]:
-    """Steps 0, interval, 2*interval, ... below ``epochs``, plus the last step ``epochs - 1``."""
+    """Steps 0, interval, 2*interval, ... below ``epochs``, plus the last step ``epochs - 1``; [] for interval 0."""
+    if interval <= 0:
+        return []
     return sorted(set(range(0, epochs, interval)) | {epochs - 1})
 
 
-def train(gan: GAN, images: np.ndarray, *, epochs: int, history_interval: int, sample_interval: int,
-          samples_dir: str | os.PathLike, live=None, progress: bool = True) -> TrainResult:
-    """Train ``gan`` for ``epochs`` steps (one batch each) on uint8 ``images`` (N, H, W, C).
+def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str = "", live=None,
+          progress: bool = True) -> TrainResult:
+    """Train ``gan`` as ``cfg`` (a TrainConfig) says, writing grids under ``reports_dir``.
 
-    Writes ``samples_dir/<step>.png`` (a 5x5 grid, 640x480, always from the same noise batch) every
-    ``sample_interval`` steps and at the last step, removing grids left from an earlier run first.
-    If ``live`` (a ``dvclive.Live``) is given, logs the losses at every history step.
+    Writes ``samples/<step>.png`` (fixed noise) and ``fresh/<step>.png`` (fresh noise), removing grids
+    left from an earlier run. Logs the history to ``live`` (a ``dvclive.Live``) if given. With
+    ``checkpoint_dir``, saves checkpoints there and resumes from the newest one that matches
+    ``cfg`` and ``data_digest``. Raises TrainingDiverged (last good checkpoint kept) on a NaN loss.
     """
-    if len(images) < gan.batch_size:
-        raise ValueError(f"batch_size {gan.batch_size} is larger than the {len(images)} training images")
-    samples_dir = ensure_dir(samples_dir)
-    for stale in samples_dir.glob("*.png"):
-        stale.unlink()
-    data = tf.constant(images)
-    noise = fixed_noise(gan.seed, GRID[0] * GRID[1], gan.latent_dim)
-    history_steps = set(record_steps(epochs, history_interval))
-    sample_steps = set(record_steps(epochs, sample_interval))
-    result = TrainResult(steps=epochs, wall_time_s=0.0, history={"step": [], **{m: [] for m in METRICS}})
+    reports = Path(reports_dir)
+    grid_dirs = {"samples": ensure_dir(reports / "samples"), "fresh": ensure_dir(reports / "fresh")}
+    for folder in grid_dirs.values():
+        for stale in folder.glob("*.png"):
+            stale.unlink()
+    epochs = cfg.epochs
+    events = {
+        "history": set(record_steps(epochs, cfg.history_interval)),
+        "samples": set(record_steps(epochs, cfg.sample_interval)),
+        "fresh": set(record_steps(epochs, cfg.fresh_sample_interval)),
+        "checkpoint": set(range(cfg.checkpoint_interval - 1, epochs - 1, cfg.checkpoint_interval))
+        if cfg.checkpoint_interval and checkpoint_dir else set(),
+    }
+    rows, cols = cfg.grid
+    noise = fixed_noise(cfg.seed, rows * cols, gan.latent_dim, cfg.noise)
+    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_FINGERPRINT}
+    fingerprint = checkpoint.fingerprint(settings, data_digest)
+    variables = gan.state_variables()
 
-    bar = tqdm(total=epochs, unit="step", disable=not progress, mininterval=1.0, dynamic_ncols=True)
+    done, history, step_log = 0, np.zeros((0, 4)), np.zeros((0, 4))
+    if checkpoint_dir is not None:
+        resumed = checkpoint.load_latest(checkpoint_dir, variables=variables, fingerprint=fingerprint)
+        if resumed is None:
+            checkpoint.clear(checkpoint_dir)
+        else:
+            done, records = resumed
+            history, step_log = records["history"], records["step_log"]
+            for kind, folder in grid_dirs.items():
+                for png in (Path(checkpoint_dir) / "samples" / kind).glob("*.png"):
+                    if int(png.stem) < done:
+                        shutil.copyfile(png, folder / png.name)
+    resumed_from = done
+    if live is not None:
+        for row in history:
+            _log(live, row)
+
+    def save_checkpoint():
+        checkpoint.save(checkpoint_dir, steps_done=done, variables=variables,
+                        records={"history": history, "step_log": step_log}, fingerprint=fingerprint)
+
+    bar = tqdm(total=epochs, initial=done, unit="step", disable=not progress, mininterval=1.0, dynamic_ncols=True)
     started = time.perf_counter()
-    done = 0
-    for step in sorted(history_steps | sample_steps):
-        metrics = gan.train_steps(data, done, step - done + 1)
-        done = step + 1
-        if step in history_steps:
-            result.history["step"].append(step)
-            for name in METRICS:
-                result.history[name].append(metrics[name])
-            if live is not None:
-                live.step = step
-                for name in METRICS:
-                    live.log_metric(name, metrics[name])
-                live.next_step()
-        if step in sample_steps:
-            path = samples_dir / f"{step}.png"
-            save_image_grid(gan.generate(noise), path, *GRID)
-            result.sample_files.append(path)
-        bar.update(step + 1 - bar.n)
-        bar.set_postfix({name: f"{value:.3f}" for name, value in metrics.items()}, refresh=False)
-    bar.close()
-    result.wall_time_s = time.perf_counter() - started
-    result.final = metrics
-    return result
+    last = None
+    with _deferred_sigint() as interrupted:
+        try:
+            for step in sorted(set().union(*events.values()) - set(range(done))):
+                out = gan.train_steps(done, step - done + 1)
+                if cfg.step_log:
+                    steps = np.arange(done, step + 1)[:, None]
+                    picked = out[:, [STEP_METRICS.index(m) for m in ("d_loss_real", "d_loss_fake", "g_loss")]]
+                    step_log = np.concatenate([step_log, np.hstack([steps, picked])])
+                done, last = step + 1, summarize(out[-1])
+                if step in events["history"]:
+                    row = np.array([[step, last["d_loss"], last["d_acc"], last["g_loss"]]])
+                    history = np.concatenate([history, row])
+                    if live is not None:
+                        _log(live, row[0])
+                for kind in ("samples", "fresh"):
+                    if step in events[kind]:
+                        z = noise if kind == "samples" else _fresh_noise(cfg, gan, step, rows * cols)
+                        path = grid_dirs[kind] / f"{step}.png"
+                        save_image_grid(gan.generate(z), path, rows, cols)
+                        if checkpoint_dir is not None and cfg.checkpoint_interval:
+                            keep = ensure_dir(Path(checkpoint_dir) / "samples" / kind)
+                            shutil.copyfile(path, keep / path.name)
+                if step in events["checkpoint"]:
+                    save_checkpoint()
+                bar.update(done - bar.n)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in last.items()}, refresh=False)
+                if interrupted():
+                    if checkpoint_dir is not None and cfg.checkpoint_interval and step not in events["checkpoint"]:
+                        save_checkpoint()
+                    raise KeyboardInterrupt
+        finally:
+            bar.close()
+    wall = time.perf_counter() - started
+    if last is None:  # everything was in the checkpoint already
+        last = dict(zip(METRICS, history[-1, 1:])) if len(history) else {}
+    if cfg.step_log:
+        write_step_log(step_log, reports / "training_log.txt")
+    return TrainResult(steps=epochs, wall_time_s=wall, history=history, final=last, resumed_from=resumed_from)
 
 
-def write_history_txt(history: dict[str, list], folder: str | os.PathLike) -> list[Path]:
+@contextlib.contextmanager
+def _deferred_sigint():
+    """Turn Ctrl-C into a flag read between compiled calls, so a checkpoint never catches a step half-done.
+
+    Yields a function telling whether SIGINT arrived. A second Ctrl-C interrupts at once.
+    Outside the main thread (where handlers cannot be set) Ctrl-C behaves as usual.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    hits = []
+
+    def handler(signum, frame):
+        hits.append(signum)
+        if len(hits) > 1:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _fresh_noise(cfg, gan: GAN, step: int, count: int) -> np.ndarray:
+    key = tf.constant([cfg.seed, -2 - step], tf.int64)  # negative steps: never drawn by training
+    return draw_noise(cfg.noise, key, count, gan.latent_dim).numpy()
+
+
+def _log(live, row) -> None:
+    live.step = int(row[0])
+    for name, value in zip(METRICS, row[1:]):
+        live.log_metric(name, float(value))
+    live.next_step()
+
+
+def write_history_txt(history: np.ndarray, folder: str | os.PathLike) -> list[Path]:
     """The original program's history files: ``d_loss.txt``, ``d_acc.txt``, ``g_loss.txt``, one value per line."""
     paths = []
-    for name in METRICS:
+    for i, name in enumerate(METRICS):
         path = Path(folder) / f"{name}.txt"
-        write_text_atomic(path, "".join(f"{float(v)!r}\n" for v in history[name]))
+        write_text_atomic(path, "".join(f"{float(v)!r}\n" for v in history[:, i + 1]))
         paths.append(path)
     return paths
+
+
+def write_step_log(step_log: np.ndarray, path) -> None:
+    """The anime program's per-step log: ``step d_loss_real d_loss_fake g_loss`` per line."""
+    lines = ["step d_loss_real d_loss_fake g_loss\n"]
+    lines += [f"{int(s)} {a!r} {b!r} {g!r}\n" for s, a, b, g in step_log.tolist()]
+    write_text_atomic(path, "".join(lines))

@@ -1,0 +1,56 @@
+"""The original anime program's DCGAN for 64x64 RGB faces.
+
+Generator: noise (latent_dim,) viewed as 1x1xlatent_dim -> Conv2DTranspose 512 (4x4, valid) -> 4x4,
+then Conv2DTranspose 256 / 128 / 64 (4x4, stride 2, same) -> 32x32, each followed by
+BatchNormalization(momentum 0.5) and LeakyReLU(0.2); Conv2D 64 (3x3, same) + BN + LeakyReLU;
+Conv2DTranspose 3 (4x4, stride 2, same) and tanh -> 64x64x3 in [-1, 1].
+
+Discriminator: Conv2D 64 / 128 / 256 / 512 (4x4, stride 2, same), BatchNormalization(momentum 0.5)
+after all but the first, LeakyReLU(0.2) after each; Flatten; Dense 1 sigmoid.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+BN_MOMENTUM = 0.5
+SLOPE = 0.2
+
+
+def _bn_lrelu(x):
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    return layers.LeakyReLU(negative_slope=SLOPE)(x)
+
+
+def build_generator(*, latent_dim: int, channels: int = 3) -> keras.Model:
+    """Noise (batch, latent_dim) -> images (batch, 64, 64, channels) in [-1, 1]."""
+    z = keras.Input(shape=(latent_dim,), name="noise")
+    x = layers.Reshape((1, 1, latent_dim))(z)
+    x = _bn_lrelu(layers.Conv2DTranspose(512, 4, padding="valid")(x))
+    for filters in (256, 128, 64):
+        x = _bn_lrelu(layers.Conv2DTranspose(filters, 4, strides=2, padding="same")(x))
+    x = _bn_lrelu(layers.Conv2D(64, 3, padding="same")(x))
+    img = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh", name="image")(x)
+    return keras.Model(z, img, name="generator")
+
+
+def build_discriminator(*, image_shape: tuple[int, ...]) -> keras.Model:
+    """Images (batch, 64, 64, C) in [-1, 1] -> probability of "real", (batch, 1)."""
+    img = keras.Input(shape=image_shape, name="image")
+    x = img
+    for i, filters in enumerate((64, 128, 256, 512)):
+        x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
+        if i:
+            x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = layers.LeakyReLU(negative_slope=SLOPE)(x)
+    x = layers.Flatten()(x)
+    validity = layers.Dense(1, activation="sigmoid", name="validity")(x)
+    return keras.Model(img, validity, name="discriminator")
+
+
+def build_dcgan64(*, latent_dim: int, image_shape: tuple[int, ...]):
+    """Registry entry ``dcgan64``: needs 64x64 images (any channel count)."""
+    if tuple(image_shape[:2]) != (64, 64):
+        raise ValueError(f"dcgan64 draws 64x64 images, the data is {image_shape[0]}x{image_shape[1]}")
+    return build_generator(latent_dim=latent_dim, channels=image_shape[2]), build_discriminator(image_shape=image_shape)
