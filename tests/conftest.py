@@ -29,7 +29,7 @@ def tiny_train_cfg() -> TrainConfig:
 
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
     return dataclasses.replace(cfg, epochs=7, batch_size=16, history_interval=3, sample_interval=5,
-                               fresh_sample_interval=4, step_log=True, steps_per_call=1)
+                               fresh_sample_interval=4, steps_per_call=1)
 
 
 def write_params(path: Path, text: str) -> Path:

@@ -53,7 +53,7 @@ def test_int_where_float_expected_is_accepted(tmp_path):
         ({"real_label": [0.9, 0.8]}, "train.mnist.real_label: low 0.9 is above high 0.8"),
         ({"fake_label": [0.0, 1.2]}, "train.mnist.fake_label[1]: must be <= 1.0"),
         ({"grid": [5, 0]}, "train.mnist.grid[1]: must be >= 1"),
-        ({"step_log": "yes"}, "train.mnist.step_log: expected true or false"),
+        ({"xla": "yes"}, "train.mnist.xla: expected true or false"),
         ({"model": []}, "train.mnist.model: expected a mapping"),
     ],
 )

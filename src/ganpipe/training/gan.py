@@ -139,7 +139,8 @@ class GAN:
         return cls(generator, discriminator, sampler, batch_size=cfg.batch_size, seed=cfg.seed, lr=cfg.lr,
                    d_lr=cfg.d_lr, beta_1=cfg.beta_1, optimizer=cfg.optimizer, noise=cfg.noise,
                    d_steps=cfg.d_steps, g_steps=cfg.g_steps, real_label=cfg.real_label,
-                   fake_label=cfg.fake_label, g_label=cfg.g_label, steps_per_call=cfg.steps_per_call)
+                   fake_label=cfg.fake_label, g_label=cfg.g_label, steps_per_call=cfg.steps_per_call,
+                   jit_compile=cfg.xla)
 
     def train_steps(self, start: int, count: int) -> np.ndarray:
         """Run steps ``start .. start+count-1``; return their STEP_METRICS as float32 (count, 5).

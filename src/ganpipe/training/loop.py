@@ -30,7 +30,7 @@ from . import checkpoint
 from .gan import GAN, METRICS, STEP_METRICS, draw_noise, fixed_noise, summarize
 
 # settings that only change speed or what is written, not the training itself
-_NOT_IN_FINGERPRINT = {"epochs", "steps_per_call", "checkpoint_interval", "step_log"}
+_NOT_IN_FINGERPRINT = {"epochs", "checkpoint_interval"}
 
 
 @dataclass
@@ -65,7 +65,7 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
     """Train ``gan`` as ``cfg`` (a TrainConfig) says, writing grids under ``reports_dir``.
 
     Writes ``samples/<step>.png`` (fixed noise) and ``fresh/<step>.png`` (fresh noise), removing grids
-    left from an earlier run. Logs the history to ``live`` (a ``dvclive.Live``) if given. With
+    left from an earlier run, and ``training_log.txt`` (every step's D real/fake and G losses). Logs the history to ``live`` (a ``dvclive.Live``) if given. With
     ``checkpoint_dir``, saves checkpoints there and resumes from the newest one that matches
     ``cfg`` and ``data_digest``. Raises TrainingDiverged (last good checkpoint kept) on a NaN loss.
     """
@@ -116,10 +116,9 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
         try:
             for step in sorted(set().union(*events.values()) - set(range(done))):
                 out = gan.train_steps(done, step - done + 1)
-                if cfg.step_log:
-                    steps = np.arange(done, step + 1)[:, None]
-                    picked = out[:, [STEP_METRICS.index(m) for m in ("d_loss_real", "d_loss_fake", "g_loss")]]
-                    step_log = np.concatenate([step_log, np.hstack([steps, picked])])
+                steps = np.arange(done, step + 1)[:, None]
+                picked = out[:, [STEP_METRICS.index(m) for m in ("d_loss_real", "d_loss_fake", "g_loss")]]
+                step_log = np.concatenate([step_log, np.hstack([steps, picked])])
                 done, last = step + 1, summarize(out[-1])
                 if step in events["history"]:
                     row = np.array([[step, last["d_loss"], last["d_acc"], last["g_loss"]]])
@@ -147,8 +146,7 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
     wall = time.perf_counter() - started
     if last is None:  # everything was in the checkpoint already
         last = dict(zip(METRICS, history[-1, 1:])) if len(history) else {}
-    if cfg.step_log:
-        write_step_log(step_log, reports / "training_log.txt")
+    write_step_log(step_log, reports / "training_log.txt")
     return TrainResult(steps=epochs, wall_time_s=wall, history=history, final=last, resumed_from=resumed_from)
 
 
