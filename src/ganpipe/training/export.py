@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
+import zipfile
 from pathlib import Path
 
 import keras
@@ -21,12 +23,37 @@ def save_models(folder: str | os.PathLike, generator: keras.Model, discriminator
     """
     legacy = f"generator_model_{epochs}.h5"
     with atomic_dir(folder) as tmp:
-        generator.save(tmp / GENERATOR_FILE)
-        discriminator.save(tmp / DISCRIMINATOR_FILE)
+        for model, name in ((generator, GENERATOR_FILE), (discriminator, DISCRIMINATOR_FILE)):
+            model.save(tmp / name)
+            make_keras_file_stable(tmp / name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras warns that HDF5 is a legacy format: that is the point here
             generator.save(tmp / legacy)
     return [GENERATOR_FILE, DISCRIMINATOR_FILE, legacy]
+
+
+_FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def make_keras_file_stable(path: str | os.PathLike) -> None:
+    """Rewrite a ``.keras`` zip so equal models give equal bytes.
+
+    Keras stamps the save time into ``metadata.json`` ("date_saved") and into the zip entry of the
+    weights file; DVC would then see a changed model on every rerun. Both are set to a fixed date;
+    nothing else is changed, and the file still loads as before.
+    """
+    path = Path(path)
+    with zipfile.ZipFile(path) as src:
+        members = [(info, src.read(info)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w") as dst:
+        for info, data in members:
+            if info.filename == "metadata.json":
+                meta = json.loads(data)
+                meta["date_saved"] = "1980-01-01@00:00:00"
+                data = json.dumps(meta, indent=4).encode()
+            fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_DATE)
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            dst.writestr(fixed, data)
 
 
 def load_generator(path: str | os.PathLike) -> keras.Model:
