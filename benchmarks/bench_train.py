@@ -74,11 +74,11 @@ def ganpipe_trainer(images, cfg, *, steps):
     import keras
 
     from ganpipe.models import build_gan_models
-    from ganpipe.training.gan import GAN, ImageSampler
+    from ganpipe.training.gan import GAN, ArraySampler
 
     keras.utils.set_random_seed(0)
     generator, discriminator = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim, image_shape=images.shape[1:])
-    gan = GAN.from_config(cfg, generator, discriminator, ImageSampler(images))
+    gan = GAN.from_config(cfg, generator, discriminator, ArraySampler(images))
     gan.train_steps(0, 2 * cfg.steps_per_call)  # compile
     started = time.perf_counter()
     gan.train_steps(2 * cfg.steps_per_call, steps)

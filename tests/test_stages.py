@@ -10,7 +10,7 @@ import pytest
 from ganpipe.stages import plots, prepare_mnist
 from ganpipe.stages import train as train_stage
 
-from .conftest import write_params
+from .conftest import REPO, write_params
 
 
 def png_size(path):
@@ -95,13 +95,13 @@ def test_plots_stage(tmp_path, capsys):
         (reports / "history" / f"{name}.txt").write_text("".join(f"{v}\n" for v in values))
     for step in (0, 9, 10):  # 10 sorts before 9 as text: the newest must win by number
         (reports / "samples" / f"{step}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([step]) * 16)
-    assert plots.main(["--reports", str(reports)]) == 0
+    assert plots.main(["mnist", "--params", str(REPO / "params.yaml"), "--reports", str(reports)]) == 0
     assert png_size(reports / "loss.png") == (640, 480)
     assert png_size(reports / "accuracy.png") == (640, 480)
     assert (reports / "final_samples.png").read_bytes() == (reports / "samples" / "10.png").read_bytes()
 
     (reports / "history" / "g_loss.txt").write_text("")
-    assert plots.main(["--reports", str(reports)]) == 2
+    assert plots.main(["mnist", "--params", str(REPO / "params.yaml"), "--reports", str(reports)]) == 2
     assert "g_loss.txt: history file is empty" in capsys.readouterr().err
 
 

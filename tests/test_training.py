@@ -10,14 +10,14 @@ import pytest
 
 from ganpipe.data.binfmt import read_split
 from ganpipe.models import build_gan_models
-from ganpipe.training.gan import GAN, ImageSampler, summarize
+from ganpipe.training.gan import GAN, ArraySampler, summarize
 from ganpipe.training.loop import record_steps
 
 
 def make_gan(images, seed=0, steps_per_call=1, batch_size=16, latent_dim=100, **kwargs):
     keras.utils.set_random_seed(seed)
     generator, discriminator = build_gan_models("dense", latent_dim=latent_dim, image_shape=(28, 28, 1))
-    return GAN(generator, discriminator, ImageSampler(images), lr=2e-4, d_lr=2e-4, beta_1=0.5,
+    return GAN(generator, discriminator, ArraySampler(images), lr=2e-4, d_lr=2e-4, beta_1=0.5,
                batch_size=batch_size, seed=seed, steps_per_call=steps_per_call, **kwargs)
 
 

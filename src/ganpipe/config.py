@@ -37,6 +37,16 @@ class PrepareMnistConfig:
 
 
 @dataclass(frozen=True)
+class PrepareGauss1dConfig:
+    """Section ``prepare_gauss1d``: the 1-D Gaussian GAN's target and its sample pool."""
+
+    mean: float = _rule(doc="target mean")
+    variance: float = _rule(low=0.0, low_open=True, doc="target variance")
+    count: int = _rule(low=1, doc="samples in the training pool")
+    seed: int = _rule(low=0)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Section ``train.<experiment>``: one GAN training run. Every key is required."""
 
@@ -60,6 +70,7 @@ class TrainConfig:
     fresh_sample_interval: int = _rule(low=0, doc="grid from fresh noise every this many steps; 0 = never")
     grid: tuple = _rule(low=1, kind="pair", doc="[rows, cols] of sample grids")
     checkpoint_interval: int = _rule(low=0, doc="save a resumable checkpoint every this many steps; 0 = never")
+    reset_discriminator_at: tuple = _rule(low=1, kind="steps", doc="re-initialise D (and its optimizer) before these steps")
     seed: int = _rule(low=0, doc="seeds weight initialisation, batches, noise and the sample-grid noise")
     steps_per_call: int = _rule(low=1, high=50, doc="training steps compiled into one call (speed only)")
     xla: bool = _rule(doc="compile the step with XLA: faster for dense nets, slower for the DCGAN on CPU")
@@ -78,6 +89,10 @@ def _check_value(where: str, f: dataclasses.Field, value: Any) -> Any:
         if low > high:
             raise ConfigError(f"{where}: low {low} is above high {high}")
         return (low, high)
+    if meta.get("kind") == "steps":  # a list of step numbers
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list of steps such as [5000], got {value!r}")
+        return tuple(sorted({_check_scalar(f"{where}[{i}]", int, meta, v) for i, v in enumerate(value)}))
     if meta.get("kind") == "pair":  # [a, b] of integers
         if not (isinstance(value, (list, tuple)) and len(value) == 2):
             raise ConfigError(f"{where}: expected [rows, cols], got {value!r}")

@@ -14,11 +14,16 @@ FACES_FILE = "faces.bin"
 
 
 def load_training_images(folder: str | os.PathLike) -> np.ndarray:
-    """uint8 (N, H, W, C) training images of a prepared folder.
+    """The training array of a prepared folder.
 
-    ``faces.bin`` (prepare_anime's 64x64x3 faces) if present, else the MNIST-style ``imagesTrain.bin``.
+    ``faces.bin`` (prepare_anime's 64x64x3 faces) -> uint8 (N, 64, 64, 3); ``samples.bin``
+    (prepare_gauss1d) -> float32 (N, 1); else the MNIST-style ``imagesTrain.bin`` -> uint8 (N, 28, 28, 1).
     """
     folder = Path(folder)
+    if (folder / "samples.bin").is_file():
+        from .gauss1d import read_gauss1d
+
+        return read_gauss1d(folder)[0]
     if (folder / FACES_FILE).is_file():
         from .faces import read_faces_bin
 

@@ -15,6 +15,11 @@ from ..errors import ConfigError
 REGISTRY: dict[str, str] = {
     "dense": "ganpipe.models.dense:build",
     "dcgan64": "ganpipe.models.dcgan:build_dcgan64",
+    "dcgan28": "ganpipe.models.dcgan:build_dcgan28",
+    "dense_small": "ganpipe.models.mlp:build_dense_small",
+    "dense_sgd": "ganpipe.models.mlp:build_dense_sgd",
+    "mlp_dropout": "ganpipe.models.mlp:build_mlp_dropout",
+    "gauss1d": "ganpipe.models.mlp:build_gauss1d",
 }
 
 

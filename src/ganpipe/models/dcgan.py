@@ -54,3 +54,27 @@ def build_dcgan64(*, latent_dim: int, image_shape: tuple[int, ...]):
     if tuple(image_shape[:2]) != (64, 64):
         raise ValueError(f"dcgan64 draws 64x64 images, the data is {image_shape[0]}x{image_shape[1]}")
     return build_generator(latent_dim=latent_dim, channels=image_shape[2]), build_discriminator(image_shape=image_shape)
+
+
+def build_dcgan28(*, latent_dim: int, image_shape: tuple[int, ...]):
+    """Registry entry ``dcgan28``: a small convolutional pair for 28x28 digits (not in the originals).
+
+    G: Dense 7x7x(2f) + BN + LeakyReLU -> Conv2DTranspose f (5x5, stride 2) + BN + LeakyReLU ->
+    Conv2DTranspose C (5x5, stride 2) tanh. D: Conv2D f / 2f (5x5, stride 2) + LeakyReLU, dropout 0.3,
+    Flatten, Dense 1 sigmoid.
+    """
+    if tuple(image_shape[:2]) != (28, 28):
+        raise ValueError(f"dcgan28 draws 28x28 images, the data is {image_shape[0]}x{image_shape[1]}")
+    filters = 64
+    z = keras.Input(shape=(latent_dim,), name="noise")
+    x = _bn_lrelu(layers.Dense(7 * 7 * 2 * filters, use_bias=False)(z))
+    x = layers.Reshape((7, 7, 2 * filters))(x)
+    x = _bn_lrelu(layers.Conv2DTranspose(filters, 5, strides=2, padding="same", use_bias=False)(x))
+    img = layers.Conv2DTranspose(image_shape[2], 5, strides=2, padding="same", activation="tanh", name="image")(x)
+    generator = keras.Model(z, img, name="generator")
+    inp = keras.Input(shape=image_shape, name="image")
+    y = inp
+    for f in (filters, 2 * filters):
+        y = layers.Dropout(0.3)(layers.LeakyReLU(negative_slope=SLOPE)(layers.Conv2D(f, 5, strides=2, padding="same")(y)))
+    validity = layers.Dense(1, activation="sigmoid", name="validity")(layers.Flatten()(y))
+    return generator, keras.Model(inp, validity, name="discriminator")

@@ -55,11 +55,20 @@ def save_image_grid(images: np.ndarray, path: str | os.PathLike, rows: int, cols
     save_figure(fig, path)
 
 
-def save_loss_plot(d_loss, g_loss, path: str | os.PathLike) -> None:
-    """The original program's loss plot: G dashed red, D solid green, x = step / history_interval, y from 0."""
+def _marks(ax, marks) -> None:
+    for i, x in enumerate(marks):
+        ax.axvline(x, color="tab:purple", linestyle=":", linewidth=1.5, label="D reset" if i == 0 else None)
+
+
+def save_loss_plot(d_loss, g_loss, path: str | os.PathLike, marks=()) -> None:
+    """The original program's loss plot: G dashed red, D solid green, x = step / history_interval, y from 0.
+
+    ``marks``: x positions of discriminator resets, drawn as dotted vertical lines.
+    """
     fig, ax = plt.subplots(figsize=FIGSIZE)
     ax.plot(np.asarray(g_loss), "r--", label="generator loss")
     ax.plot(np.asarray(d_loss), "g-", label="discriminator loss")
+    _marks(ax, marks)
     ax.set_xlabel("step / history_interval")
     ax.set_ylabel("binary cross-entropy")
     ax.set_ylim(bottom=0)
@@ -68,14 +77,42 @@ def save_loss_plot(d_loss, g_loss, path: str | os.PathLike) -> None:
     save_figure(fig, path)
 
 
-def save_accuracy_plot(d_acc, path: str | os.PathLike) -> None:
+def save_accuracy_plot(d_acc, path: str | os.PathLike, marks=()) -> None:
     """Discriminator accuracy (mean of the real and fake halves) against step / history_interval."""
     fig, ax = plt.subplots(figsize=FIGSIZE)
     ax.plot(np.asarray(d_acc), "b-", label="discriminator accuracy")
+    _marks(ax, marks)
     ax.axhline(0.5, color="gray", linestyle=":", linewidth=1, label="chance")
     ax.set_xlabel("step / history_interval")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.02)
     ax.legend()
     ax.set_title("Discriminator accuracy")
+    save_figure(fig, path)
+
+
+def save_histogram(values, path: str | os.PathLike, *, reference=None, target=None, title: str = "") -> None:
+    """Histogram of generated 1-D ``values`` against real ``reference`` values and/or a ``target``
+    normal density given as (mean, variance)."""
+    values = np.asarray(values, dtype=np.float64)
+    pool = [values] + ([np.asarray(reference, dtype=np.float64)] if reference is not None else [])
+    low = min(float(np.percentile(p, 0.5)) for p in pool)
+    high = max(float(np.percentile(p, 99.5)) for p in pool)
+    if target is not None:
+        mean, std = target[0], float(np.sqrt(target[1]))
+        low, high = min(low, mean - 4 * std), max(high, mean + 4 * std)
+    bins = np.linspace(low, high, 51)
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    if reference is not None:
+        ax.hist(reference, bins=bins, density=True, color="0.75", label="real samples")
+    ax.hist(values, bins=bins, density=True, histtype="step", color="tab:red", linewidth=2,
+            label=f"generated (mean {values.mean():.2f}, std {values.std():.2f})")
+    if target is not None:
+        xs = np.linspace(low, high, 400)
+        ax.plot(xs, np.exp(-0.5 * ((xs - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi)), "k--",
+                label=f"target N({mean:g}, {target[1]:g})")
+    ax.set_xlabel("value")
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend()
     save_figure(fig, path)

@@ -31,14 +31,17 @@ def read_history_txt(path: Path) -> np.ndarray:
         raise DataError(f"{path}: not one number per line ({exc})") from None
 
 
-def make_plots(reports_dir) -> list[Path]:
-    """Write loss.png, accuracy.png and final_samples.png into ``reports_dir``; return their paths."""
+def make_plots(reports_dir, *, marks=()) -> list[Path]:
+    """Write loss.png, accuracy.png and final_samples.png into ``reports_dir``; return their paths.
+
+    ``marks``: x positions (step / history_interval) drawn as "D reset" lines on both plots.
+    """
     from ..reporting.figures import save_accuracy_plot, save_loss_plot
 
     reports_dir = Path(reports_dir)
     history = {name: read_history_txt(reports_dir / "history" / f"{name}.txt") for name in ("d_loss", "d_acc", "g_loss")}
-    save_loss_plot(history["d_loss"], history["g_loss"], reports_dir / "loss.png")
-    save_accuracy_plot(history["d_acc"], reports_dir / "accuracy.png")
+    save_loss_plot(history["d_loss"], history["g_loss"], reports_dir / "loss.png", marks=marks)
+    save_accuracy_plot(history["d_acc"], reports_dir / "accuracy.png", marks=marks)
     grids = sorted((reports_dir / "samples").glob("*.png"), key=lambda p: int(p.stem) if p.stem.isdigit() else -1)
     if not grids or not grids[-1].stem.isdigit():
         raise DataError(f"{reports_dir / 'samples'}: no sample grids <step>.png found (run the train stage first)")
@@ -49,10 +52,15 @@ def make_plots(reports_dir) -> list[Path]:
 
 def main(argv=None) -> int:
     p = _entry.parser("python -m ganpipe.stages.plots", __doc__)
+    p.add_argument("experiment", help="name of the params section train.<experiment>")
     p.add_argument("--reports", required=True, help="the experiment's reports folder")
 
     def body(args):
-        for path in make_plots(args.reports):
+        from ..config import TrainConfig, load_section
+
+        cfg = load_section(args.params, f"train.{args.experiment}", TrainConfig)
+        marks = [step / cfg.history_interval for step in cfg.reset_discriminator_at]
+        for path in make_plots(args.reports, marks=marks):
             print(f"plots: wrote {path}")
 
     return _entry.run(body, p.parse_args(argv))

@@ -30,25 +30,28 @@ def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpo
     from ..models import build_gan_models
     from ..training import checkpoint
     from ..training.export import save_models
-    from ..training.gan import GAN, ImageSampler, TrainingDiverged
+    from ..training.gan import GAN, ArraySampler, TrainingDiverged
     from ..training.loop import train, write_history_txt
 
     images = load_training_images(data_dir)
     if cfg.batch_size > len(images):
         raise ConfigError(f"{where}.batch_size: {cfg.batch_size} is larger than the {len(images)} training images in {data_dir}")
-    keras.utils.set_random_seed(cfg.seed)
-    try:
-        generator, discriminator = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim,
-                                                    image_shape=images.shape[1:], options=cfg.model)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}.{exc}") from None
-    gan = GAN.from_config(cfg, generator, discriminator, ImageSampler(images))
+    def build(seed):
+        keras.utils.set_random_seed(seed)
+        try:
+            return build_gan_models(cfg.arch, latent_dim=cfg.latent_dim, image_shape=images.shape[1:], options=cfg.model)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.{exc}") from None
+
+    generator, discriminator = build(cfg.seed)
+    gan = GAN.from_config(cfg, generator, discriminator, ArraySampler(images))
 
     reports_dir = Path(reports_dir)
     with Live(dir=str(reports_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
         try:
             result = train(gan, cfg, reports_dir=reports_dir, checkpoint_dir=checkpoint_dir,
-                           data_digest=checkpoint.digest_array(images), live=live, progress=progress)
+                           data_digest=checkpoint.digest_array(images), live=live, progress=progress,
+                           fresh_discriminator=lambda step: build(cfg.seed + step)[1])
         except TrainingDiverged as exc:
             kept = f"; the last good checkpoint is kept in {checkpoint_dir}" if checkpoint_dir and cfg.checkpoint_interval else ""
             raise GanpipeError(f"{where}: {exc} (try a lower lr/d_lr){kept}") from None
@@ -56,6 +59,9 @@ def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpo
         live.step = result.steps - 1
         for name, value in result.final.items():
             live.summary[name] = value
+        if images.ndim == 2:  # the 1-D Gaussian GAN: how close to the target
+            for name, value in gauss1d_report(gan, cfg, data_dir, reports_dir).items():
+                live.summary[name] = value
         live.log_metric("steps_per_s", round(result.steps_per_s, 2), plot=False)
         live.log_metric("wall_time_s", round(result.wall_time_s, 2), plot=False)
     write_history_txt(result.history, reports_dir / "history")
@@ -63,6 +69,21 @@ def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpo
     if checkpoint_dir is not None:
         checkpoint.clear(checkpoint_dir)
     return result
+
+
+def gauss1d_report(gan, cfg, data_dir, reports_dir) -> dict[str, float]:
+    """1,000 values from the fixed noise: their mean, std and KS distance to the target, and histogram.png."""
+    from ..data.gauss1d import read_gauss1d
+    from ..evaluation.gauss1d import gauss1d_metrics
+    from ..reporting.figures import save_histogram
+    from ..training.gan import fixed_noise
+    from ..training.loop import HISTOGRAM_VALUES
+
+    pool, manifest = read_gauss1d(data_dir)
+    values = gan.generate(fixed_noise(cfg.seed, HISTOGRAM_VALUES, gan.latent_dim, cfg.noise))[:, 0]
+    save_histogram(values, Path(reports_dir) / "histogram.png", reference=pool[:, 0],
+                   target=(manifest["mean"], manifest["variance"]), title="1-D Gaussian GAN: 1,000 generated values")
+    return {k: round(v, 4) for k, v in gauss1d_metrics(values, manifest["mean"], manifest["variance"]).items()}
 
 
 def main(argv=None) -> int:

@@ -43,35 +43,27 @@ def summarize(row) -> dict[str, float]:
             "g_loss": m["g_loss"]}
 
 
-class ImageSampler:
-    """Random batches from uint8 images (N, H, W, C), scaled to [-1, 1] inside the compiled step.
+class ArraySampler:
+    """Random batches from a training array, drawn inside the compiled step.
 
-    The images live in one non-trainable variable: the compiled function reads it by reference, so
-    neither a float copy of the dataset nor a copy per call is made.
+    uint8 images (N, H, W, C) are scaled to [-1, 1] per batch; float32 arrays (N, D), such as the
+    1-D Gaussian's samples, are used as they are. The array lives in one non-trainable variable: the
+    compiled function reads it by reference, so neither a float copy of the dataset nor a copy per
+    call is made.
     """
 
-    def __init__(self, images: np.ndarray):
-        if images.dtype != np.uint8 or images.ndim != 4 or len(images) == 0:
-            raise ValueError(f"expected non-empty uint8 images (N, H, W, C), got {images.dtype} {images.shape}")
-        self.count = len(images)
-        self.shape = tuple(images.shape[1:])
-        self.data = tf.Variable(images, trainable=False, name="training_images")
+    def __init__(self, data: np.ndarray):
+        if data.dtype not in (np.uint8, np.float32) or data.ndim < 2 or len(data) == 0:
+            raise ValueError(f"expected non-empty uint8 images or float32 samples, got {data.dtype} {data.shape}")
+        self.count = len(data)
+        self.shape = tuple(data.shape[1:])
+        self.scaled = data.dtype == np.uint8
+        self.data = tf.Variable(data, trainable=False, name="training_data")
 
     def __call__(self, key, batch_size: int) -> tf.Tensor:
         idx = tf.random.stateless_uniform([batch_size], key, minval=0, maxval=self.count, dtype=tf.int64)
-        return tf.cast(tf.gather(self.data, idx), tf.float32) / 127.5 - 1.0
-
-
-class GaussianSampler:
-    """Real samples from N(mean, variance), shape (batch, 1): the 1-D toy GAN's data."""
-
-    def __init__(self, mean: float, variance: float):
-        self.count = None
-        self.shape = (1,)
-        self.mean, self.std = float(mean), float(np.sqrt(variance))
-
-    def __call__(self, key, batch_size: int) -> tf.Tensor:
-        return self.mean + self.std * tf.random.stateless_normal([batch_size, 1], key)
+        batch = tf.gather(self.data, idx)
+        return tf.cast(batch, tf.float32) / 127.5 - 1.0 if self.scaled else batch
 
 
 def make_optimizer(name: str, lr: float, beta_1: float) -> keras.optimizers.Optimizer:

@@ -25,9 +25,11 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..fileio import ensure_dir, write_text_atomic
-from ..reporting.figures import save_image_grid
+from ..reporting.figures import save_histogram, save_image_grid
 from . import checkpoint
 from .gan import GAN, METRICS, STEP_METRICS, draw_noise, fixed_noise, summarize
+
+HISTOGRAM_VALUES = 1000  # generated values per histogram of a 1-D GAN
 
 # settings that only change speed or what is written, not the training itself
 _NOT_IN_FINGERPRINT = {"epochs", "checkpoint_interval"}
@@ -61,13 +63,17 @@ def record_steps(epochs: int, interval: int) -> list[int]:
 
 
 def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str = "", live=None,
-          progress: bool = True) -> TrainResult:
+          progress: bool = True, fresh_discriminator=None) -> TrainResult:
     """Train ``gan`` as ``cfg`` (a TrainConfig) says, writing grids under ``reports_dir``.
 
     Writes ``samples/<step>.png`` (fixed noise) and ``fresh/<step>.png`` (fresh noise), removing grids
     left from an earlier run, and ``training_log.txt`` (every step's D real/fake and G losses). Logs the history to ``live`` (a ``dvclive.Live``) if given. With
     ``checkpoint_dir``, saves checkpoints there and resumes from the newest one that matches
     ``cfg`` and ``data_digest``. Raises TrainingDiverged (last good checkpoint kept) on a NaN loss.
+    Before each step in ``cfg.reset_discriminator_at``, D takes the weights of
+    ``fresh_discriminator(step)`` (a newly initialised twin) and its optimizer state is zeroed.
+
+    For 1-D data (the Gaussian GAN) the "grids" are histograms of 1,000 generated values.
     """
     reports = Path(reports_dir)
     grid_dirs = {"samples": ensure_dir(reports / "samples"), "fresh": ensure_dir(reports / "fresh")}
@@ -81,9 +87,21 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
         "fresh": set(record_steps(epochs, cfg.fresh_sample_interval)),
         "checkpoint": set(range(cfg.checkpoint_interval - 1, epochs - 1, cfg.checkpoint_interval))
         if cfg.checkpoint_interval and checkpoint_dir else set(),
+        "reset": {s - 1 for s in cfg.reset_discriminator_at if 0 < s < epochs},  # after s-1, before s
     }
+    if events["reset"] and fresh_discriminator is None:
+        raise ValueError("reset_discriminator_at needs fresh_discriminator")
     rows, cols = cfg.grid
-    noise = fixed_noise(cfg.seed, rows * cols, gan.latent_dim, cfg.noise)
+    images = len(gan.sampler.shape) == 3
+    n_show = rows * cols if images else HISTOGRAM_VALUES
+    noise = fixed_noise(cfg.seed, n_show, gan.latent_dim, cfg.noise)
+
+    def render(generated, path):
+        if images:
+            save_image_grid(generated, path, rows, cols)
+        else:
+            save_histogram(generated[:, 0], path, reference=gan.sampler.data.numpy()[:, 0], title=f"step {path.stem}")
+
     settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_FINGERPRINT}
     fingerprint = checkpoint.fingerprint(settings, data_digest)
     variables = gan.state_variables()
@@ -127,12 +145,14 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
                         _log(live, row[0])
                 for kind in ("samples", "fresh"):
                     if step in events[kind]:
-                        z = noise if kind == "samples" else _fresh_noise(cfg, gan, step, rows * cols)
+                        z = noise if kind == "samples" else _fresh_noise(cfg, gan, step, n_show)
                         path = grid_dirs[kind] / f"{step}.png"
-                        save_image_grid(gan.generate(z), path, rows, cols)
+                        render(gan.generate(z), path)
                         if checkpoint_dir is not None and cfg.checkpoint_interval:
                             keep = ensure_dir(Path(checkpoint_dir) / "samples" / kind)
                             shutil.copyfile(path, keep / path.name)
+                if step in events["reset"]:
+                    gan.reset_discriminator(fresh_discriminator(step + 1))
                 if step in events["checkpoint"]:
                     save_checkpoint()
                 bar.update(done - bar.n)

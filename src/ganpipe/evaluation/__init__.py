@@ -1,0 +1,1 @@
+"""Quality metrics as pure functions of arrays."""

@@ -1,0 +1,109 @@
+"""Every named experiment in params.yaml: its parameter counts, and a few real training steps."""
+
+import dataclasses
+import json
+
+import keras
+import numpy as np
+import pytest
+import yaml
+
+from ganpipe.config import TrainConfig, load_section
+from ganpipe.models import build_gan_models
+
+from .conftest import REPO
+
+SECTIONS = sorted(yaml.safe_load((REPO / "params.yaml").read_text())["train"])
+
+# (generator, discriminator) parameter counts of each experiment's networks as configured in params.yaml,
+# checked by hand from the layer sizes (e.g. dense_small G: 100*128+128 + 128*784+784 = 114,064)
+PARAMETER_COUNTS = {
+    "mnist": (1_493_520, 665_089),
+    "anime": (3_616_771, 2_768_321),
+    "gauss1d": (1_153, 4_353),
+    "dense_small": (114_064, 100_609),
+    "dense_burnin": (114_064, 100_609),
+    "dense_sgd": (1_493_520, 533_505),
+    "mlp_dropout": (559_632, 533_505),
+    "dcgan28": (858_945, 212_865),
+}
+
+DATA_SHAPES = {"anime": (64, 64, 3), "gauss1d": (1,)}
+
+
+def test_every_experiment_has_its_counts_listed():
+    assert sorted(PARAMETER_COUNTS) == SECTIONS
+
+
+@pytest.mark.parametrize("name", SECTIONS)
+def test_parameter_counts(name):
+    cfg = load_section(REPO / "params.yaml", f"train.{name}", TrainConfig)
+    generator, discriminator = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim,
+                                                image_shape=DATA_SHAPES.get(name, (28, 28, 1)), options=cfg.model)
+    assert (generator.count_params(), discriminator.count_params()) == PARAMETER_COUNTS[name]
+
+
+@pytest.fixture(scope="module")
+def gauss_dir(tmp_path_factory):
+    from ganpipe.data.gauss1d import write_gauss1d
+
+    folder = tmp_path_factory.mktemp("g") / "gauss1d"
+    write_gauss1d(folder, mean=4.0, variance=1.25, count=2000, seed=0)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def faces_dir(tmp_path_factory):
+    from ganpipe.data.faces import write_faces
+
+    folder = tmp_path_factory.mktemp("f") / "anime"
+    faces = np.random.default_rng(0).integers(0, 256, (40, 64, 64, 3), dtype=np.uint8)
+    write_faces(folder, faces, {"count": 40, "shape": [40, 64, 64, 3], "pictures": []})
+    return folder
+
+
+@pytest.mark.parametrize("name", [s for s in SECTIONS if s != "mnist"])  # mnist: test_training.py
+def test_each_experiment_trains_a_few_steps(name, tmp_path, mnist_dir, gauss_dir, faces_dir):
+    from ganpipe.stages.train import run_training
+
+    cfg = load_section(REPO / "params.yaml", f"train.{name}", TrainConfig)
+    cfg = dataclasses.replace(cfg, epochs=4, batch_size=8, history_interval=2, sample_interval=3,
+                              checkpoint_interval=0, steps_per_call=1,
+                              reset_discriminator_at=(2,) if cfg.reset_discriminator_at else ())
+    data = {"gauss1d": gauss_dir, "anime": faces_dir}.get(name, mnist_dir)
+    result = run_training(cfg, data_dir=data, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False)
+    assert result.history_columns()["step"] == [0, 2, 3]
+    assert all(np.isfinite(v) for v in result.final.values())
+    assert (tmp_path / "r" / "samples" / "3.png").stat().st_size > 0
+    generator = keras.models.load_model(tmp_path / "m" / "generator.keras")
+    assert generator.count_params() == PARAMETER_COUNTS[name][0]
+    if name == "gauss1d":
+        metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+        assert {"gen_mean", "gen_std", "ks_distance"} <= set(metrics)
+        assert 0 <= metrics["ks_distance"] <= 1
+        assert (tmp_path / "r" / "histogram.png").stat().st_size > 0
+
+
+def test_discriminator_reset_reinitialises_d_and_leaves_g(mnist_dir):
+    """Burn-in: at the reset step D gets fresh weights and a zeroed optimizer; G keeps its weights."""
+    from ganpipe.data.training import load_training_images
+    from ganpipe.training.gan import GAN, ArraySampler
+
+    cfg = dataclasses.replace(load_section(REPO / "params.yaml", "train.dense_burnin", TrainConfig), batch_size=16)
+    images = load_training_images(mnist_dir)
+    keras.utils.set_random_seed(0)
+    generator, discriminator = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim, image_shape=(28, 28, 1))
+    gan = GAN.from_config(cfg, generator, discriminator, ArraySampler(images))
+    gan.train_steps(0, 3)
+    keras.utils.set_random_seed(123)
+    _, fresh = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim, image_shape=(28, 28, 1))
+    g_before = [np.array(w) for w in generator.weights]
+    d_trained = [np.array(w) for w in discriminator.weights]
+    gan.reset_discriminator(fresh)
+    for var, value in zip(discriminator.weights, fresh.weights):
+        np.testing.assert_array_equal(np.array(var), np.array(value))
+    assert any(not np.array_equal(a, np.array(b)) for a, b in zip(d_trained, discriminator.weights))
+    assert all(not np.any(np.array(v)) for v in gan.d_optimizer.variables), "D's optimizer state is zeroed"
+    assert int(gan.g_optimizer.iterations) == 3, "G's optimizer keeps its state"
+    for a, b in zip(g_before, generator.weights):
+        np.testing.assert_array_equal(a, np.array(b))
