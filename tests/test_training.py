@@ -170,3 +170,39 @@ def test_saved_models_are_byte_stable(tmp_path):
     reloaded = keras.models.load_model(tmp_path / "a" / "generator.keras")
     for a, b in zip(reloaded.get_weights(), generator.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_noisy_label_targets_stay_in_their_ranges():
+    """The anime DCGAN's noisy soft labels: uniform in [low, high], fixed by the key, constant when low == high."""
+    import tensorflow as tf
+
+    from ganpipe.training.gan import _targets
+
+    key = tf.constant([0, 7], tf.int64)
+    real = _targets((0.8, 1.0), key, 4096).numpy()
+    assert real.shape == (4096, 1) and real.min() >= 0.8 and real.max() <= 1.0
+    assert real.std() > 0.05 and abs(real.mean() - 0.9) < 0.01
+    np.testing.assert_array_equal(real, _targets((0.8, 1.0), key, 4096).numpy())
+    fake = _targets((0.0, 0.2), tf.constant([0, 8], tf.int64), 4096).numpy()
+    assert fake.min() >= 0.0 and fake.max() <= 0.2
+    assert np.all(_targets((1.0, 1.0), key, 5).numpy() == 1.0)
+
+
+def test_nan_loss_stops_training_with_step_and_loss(tmp_path, mnist_dir, tiny_train_cfg, capsys):
+    """A huge learning rate makes the losses non-finite: the stage stops, names step and loss, writes no model."""
+    import yaml
+
+    from ganpipe.stages import train as train_stage
+
+    from .conftest import REPO
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train"]["mnist"].update(epochs=50, batch_size=16, lr=1e12, d_lr=1e12, steps_per_call=1,
+                                    history_interval=10, sample_interval=100)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    code = train_stage.main(["mnist", "--params", str(tmp_path / "params.yaml"), "--data", str(mnist_dir),
+                             "--models", str(tmp_path / "m"), "--reports", str(tmp_path / "r"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "training diverged at step" in err and ("_loss" in err) and ("nan" in err or "inf" in err)
+    assert not (tmp_path / "m").exists()
