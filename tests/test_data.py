@@ -239,3 +239,15 @@ def test_keras_source_converts_download(monkeypatch):
     got_train, got_test = sources.load_source("keras", test_fraction=0.2, seed=0)
     np.testing.assert_array_equal(got_train.images, train.images)
     assert got_train.labels.dtype == np.uint8 and len(got_test) == 8
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    """Temporary names are private (0600/0700); the finished files and folder must not stay so."""
+    old = os.umask(0o022)
+    try:
+        write_dataset(tmp_path / "d", random_split(3), random_split(2), source="unit")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "d" / "imagesTrain.bin").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d" / "manifest.json").stat().st_mode & 0o777 == 0o644

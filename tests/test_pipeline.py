@@ -26,7 +26,11 @@ def project(tmp_path):
     shutil.copy(REPO / "dvc.yaml", root)
     shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"]["mnist"].update(epochs=5, batch_size=16, history_interval=2, sample_interval=3, steps_per_call=1)
+    params["make_anime_demo"]["count"] = 8
+    params["prepare_gauss1d"]["count"] = 2000
+    for name in params["runs"]:
+        params["train"][name].update(epochs=5, batch_size=4, history_interval=2, sample_interval=3,
+                                     fresh_sample_interval=0, checkpoint_interval=0, steps_per_call=1)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
                GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
@@ -40,10 +44,12 @@ def project(tmp_path):
     return root, env, dvc
 
 
-def test_repro_then_noop_then_experiment(project):
+def test_repro_noop_forced_rerun_and_experiment(project):
+    """The whole DAG at a tiny size: repro, a no-op repro, a byte-identical forced rerun, an experiment."""
     root, env, dvc = project
     out = sh(dvc + ["repro"], root, env)
-    for stage in ("prepare_mnist", "train@mnist", "plots@mnist"):
+    for stage in ("prepare_mnist", "make_anime_demo", "prepare_anime", "prepare_gauss1d",
+                  "train@mnist", "train@anime", "train@gauss1d", "plots@mnist", "plots@anime", "plots@gauss1d"):
         assert f"Running stage '{stage}'" in out
     for path in ("data/mnist/imagesTrain.bin", "data/mnist/manifest.json", "models/mnist/generator.keras",
                  "models/mnist/generator_model_5.h5", "reports/mnist/samples/3.png", "reports/mnist/samples/4.png",
@@ -55,14 +61,23 @@ def test_repro_then_noop_then_experiment(project):
 
     again = sh(dvc + ["repro"], root, env)
     assert "Running stage" not in again, again
+    assert "up to date" in sh(dvc + ["status"], root, env)
+
+    # byte-identical reruns: forcing every stage again changes no hash in dvc.lock
+    lock = (root / "dvc.lock").read_text()
+    forced = sh(dvc + ["repro", "-f"], root, env)
+    assert "Running stage 'train@anime'" in forced
+    assert (root / "dvc.lock").read_text() == lock
 
     shown = sh(dvc + ["metrics", "show", "--json"], root, env)
-    assert "g_loss" in shown
+    assert "g_loss" in shown and "steps_per_s" in shown and "ks_distance" in shown
     sh(["git", "add", "-A"], root, env)
     sh(["git", "commit", "-qm", "baseline"], root, env)
 
+    # a train.mnist change reruns exactly train@mnist and plots@mnist
     exp = sh(dvc + ["exp", "run", "-S", "train.mnist.epochs=8"], root, env)
-    assert "Running stage 'train@mnist'" in exp and "Running stage 'prepare_mnist'" not in exp
+    ran = sorted(line.split("'")[1] for line in exp.splitlines() if line.startswith("Running stage"))
+    assert ran == ["plots@mnist", "train@mnist"], exp
     table = json.loads(sh(dvc + ["exp", "show", "--json"], root, env))
     epochs_seen = set()
     for commit in table:

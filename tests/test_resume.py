@@ -1,6 +1,5 @@
 """Interruption and resume, for real: kill the train stage mid-run, rerun it, compare with a straight run."""
 
-import json
 import os
 import signal
 import subprocess
@@ -33,18 +32,13 @@ def stage_cmd(params, data, out: Path):
 
 
 def outputs(out: Path) -> dict[str, bytes]:
-    """Everything a run leaves that must not depend on interruptions (timings and .keras zips aside)."""
-    import keras
-
+    """Everything a run leaves that must not depend on interruptions (timing.json aside)."""
     files = {}
     for path in sorted((out / "reports").rglob("*")):
-        if path.is_file() and path.name != "metrics.json":
+        if path.is_file() and path.name != "timing.json":
             files[str(path.relative_to(out))] = path.read_bytes()
-    metrics = json.loads((out / "reports" / "metrics.json").read_text())
-    files["metrics"] = json.dumps({k: v for k, v in metrics.items() if k not in ("steps_per_s", "wall_time_s")}).encode()
-    for name in ("generator.keras", "discriminator.keras"):
-        weights = keras.models.load_model(out / "models" / name).get_weights()
-        files[name] = b"".join(np.ascontiguousarray(w).tobytes() for w in weights)
+    for path in sorted((out / "models").iterdir()):
+        files[path.name] = path.read_bytes()
     return files
 
 

@@ -116,7 +116,8 @@ def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_di
     metrics = json.loads((reports / "metrics.json").read_text())
     assert metrics["step"] == 6
     assert metrics["g_loss"] == pytest.approx(result.final["g_loss"])
-    assert metrics["steps_per_s"] > 0 and metrics["wall_time_s"] > 0
+    timing = json.loads((reports / "timing.json").read_text())
+    assert timing["steps_per_s"] > 0 and timing["wall_time_s"] > 0 and timing["resumed_from_step"] == 0
     assert sorted(p.name for p in models.iterdir()) == ["discriminator.keras", "generator.keras", "generator_model_7.h5"]
     reloaded = keras.models.load_model(models / "generator.keras")
     legacy = keras.models.load_model(models / "generator_model_7.h5", compile=False)

@@ -17,6 +17,12 @@ from typing import Iterator
 from .errors import GanpipeError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def ensure_dir(path: str | os.PathLike) -> Path:
     """Create ``path`` (and parents) as a folder; a clear error if a file stands in the way."""
     path = Path(path)
@@ -46,6 +52,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.exists():
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -94,6 +102,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         raise GanpipeError(f"{path.parent}: cannot write here ({exc.strerror})") from exc
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")

@@ -2,7 +2,7 @@
 
 Writes models/<experiment>/ (generator/discriminator .keras + legacy generator_model_<epochs>.h5),
 and in reports/<experiment>/: metrics.json and plots/metrics/*.tsv (DVCLive), samples/<step>.png,
-fresh/<step>.png, history/{d_loss,d_acc,g_loss}.txt and, with step_log, training_log.txt.
+fresh/<step>.png, history/{d_loss,d_acc,g_loss}.txt, training_log.txt and timing.json.
 Checkpoints go to --checkpoints (outside DVC's outputs, so a rerun after an interruption finds
 them and resumes); they are removed when the run completes.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..config import TrainConfig, load_section
 from ..errors import ConfigError, GanpipeError
+from ..fileio import write_json_atomic
 from . import _entry
 
 
@@ -62,9 +63,12 @@ def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpo
         if images.ndim == 2:  # the 1-D Gaussian GAN: how close to the target
             for name, value in gauss1d_report(gan, cfg, data_dir, reports_dir).items():
                 live.summary[name] = value
-        live.log_metric("steps_per_s", round(result.steps_per_s, 2), plot=False)
-        live.log_metric("wall_time_s", round(result.wall_time_s, 2), plot=False)
     write_history_txt(result.history, reports_dir / "history")
+    # timings vary from run to run: kept out of metrics.json (a stage output), so an unchanged
+    # rerun leaves every output hash in dvc.lock unchanged; dvc.yaml shows this file as metrics too
+    write_json_atomic(reports_dir / "timing.json", {"steps_per_s": round(result.steps_per_s, 2),
+                                                    "wall_time_s": round(result.wall_time_s, 2),
+                                                    "resumed_from_step": result.resumed_from})
     save_models(models_dir, generator, discriminator, epochs=cfg.epochs)
     if checkpoint_dir is not None:
         checkpoint.clear(checkpoint_dir)

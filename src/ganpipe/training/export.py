@@ -39,8 +39,9 @@ def make_keras_file_stable(path: str | os.PathLike) -> None:
     """Rewrite a ``.keras`` zip so equal models give equal bytes.
 
     Keras stamps the save time into ``metadata.json`` ("date_saved") and into the zip entry of the
-    weights file; DVC would then see a changed model on every rerun. Both are set to a fixed date;
-    nothing else is changed, and the file still loads as before.
+    weights file, and writes Python object ids as ``shared_object_id`` into ``config.json``; DVC
+    would then see a changed model on every rerun. The dates are fixed and the ids renumbered
+    0, 1, 2, ... in order of appearance (sharing is kept: equal ids stay equal); the file loads as before.
     """
     path = Path(path)
     with zipfile.ZipFile(path) as src:
@@ -51,9 +52,20 @@ def make_keras_file_stable(path: str | os.PathLike) -> None:
                 meta = json.loads(data)
                 meta["date_saved"] = "1980-01-01@00:00:00"
                 data = json.dumps(meta, indent=4).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(_renumber_shared_ids(json.loads(data), {})).encode()
             fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_DATE)
             fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
             dst.writestr(fixed, data)
+
+
+def _renumber_shared_ids(node, ids: dict):
+    if isinstance(node, dict):
+        return {key: (ids.setdefault(value, len(ids)) if key == "shared_object_id" else _renumber_shared_ids(value, ids))
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_renumber_shared_ids(item, ids) for item in node]
+    return node
 
 
 def load_generator(path: str | os.PathLike) -> keras.Model:

@@ -121,6 +121,8 @@ class GAN:
         self.g_optimizer = make_optimizer(optimizer, lr, beta_1)
         self.d_optimizer.build(discriminator.trainable_variables)
         self.g_optimizer.build(generator.trainable_variables)
+        # D's optimizer as built (zero moments and step, the learning rate): what a D reset restores
+        self._d_optimizer_initial = [np.array(v) for v in self.d_optimizer.variables]
         self.steps_per_call = int(steps_per_call)
         self._jit_compile = jit_compile
         self._compiled = {}
@@ -205,8 +207,12 @@ class GAN:
                 + list(self.g_optimizer.variables) + list(self.d_optimizer.variables))
 
     def reset_discriminator(self, fresh: keras.Model) -> None:
-        """Give D the weights of ``fresh`` (a newly initialised twin) and zero D's optimizer state."""
+        """Give D the weights of ``fresh`` (a newly initialised twin) and D's optimizer its state as built.
+
+        Not simply zeros: a Keras 3 optimizer keeps its learning rate among its variables, and a
+        zeroed one would silently freeze D.
+        """
         for var, value in zip(self.discriminator.weights, fresh.weights):
             var.assign(value)
-        for var in self.d_optimizer.variables:
-            var.assign(tf.zeros_like(var))
+        for var, value in zip(self.d_optimizer.variables, self._d_optimizer_initial):
+            var.assign(value)

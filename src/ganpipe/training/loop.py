@@ -67,8 +67,8 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
     """Train ``gan`` as ``cfg`` (a TrainConfig) says, writing grids under ``reports_dir``.
 
     Writes ``samples/<step>.png`` (fixed noise) and ``fresh/<step>.png`` (fresh noise), removing grids
-    left from an earlier run, and ``training_log.txt`` (every step's D real/fake and G losses). Logs the history to ``live`` (a ``dvclive.Live``) if given. With
-    ``checkpoint_dir``, saves checkpoints there and resumes from the newest one that matches
+    left from an earlier run, and ``training_log.txt`` (every step's D real/fake and G losses). Logs
+    the history to ``live`` (a ``dvclive.Live``) if given. With ``checkpoint_dir``, saves checkpoints there and resumes from the newest one that matches
     ``cfg`` and ``data_digest``. Raises TrainingDiverged (last good checkpoint kept) on a NaN loss.
     Before each step in ``cfg.reset_discriminator_at``, D takes the weights of
     ``fresh_discriminator(step)`` (a newly initialised twin) and its optimizer state is zeroed.
