@@ -28,6 +28,8 @@ def project(tmp_path):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["make_anime_demo"]["count"] = 8
     params["prepare_gauss1d"]["count"] = 2000
+    params["judge"]["epochs"] = 1
+    params["evaluate"]["samples"] = 200
     for name in params["runs"]:
         params["train"][name].update(epochs=5, batch_size=4, history_interval=2, sample_interval=3,
                                      fresh_sample_interval=0, checkpoint_interval=0, steps_per_call=1)
@@ -48,7 +50,7 @@ def test_repro_noop_forced_rerun_and_experiment(project):
     """The whole DAG at a tiny size: repro, a no-op repro, a byte-identical forced rerun, an experiment."""
     root, env, dvc = project
     out = sh(dvc + ["repro"], root, env)
-    for stage in ("prepare_mnist", "make_anime_demo", "prepare_anime", "prepare_gauss1d",
+    for stage in ("prepare_mnist", "make_anime_demo", "prepare_anime", "prepare_gauss1d", "judge", "evaluate@mnist",
                   "train@mnist", "train@anime", "train@gauss1d", "plots@mnist", "plots@anime", "plots@gauss1d"):
         assert f"Running stage '{stage}'" in out
     for path in ("data/mnist/imagesTrain.bin", "data/mnist/manifest.json", "models/mnist/generator.keras",
@@ -77,7 +79,7 @@ def test_repro_noop_forced_rerun_and_experiment(project):
     # a train.mnist change reruns exactly train@mnist and plots@mnist
     exp = sh(dvc + ["exp", "run", "-S", "train.mnist.epochs=8"], root, env)
     ran = sorted(line.split("'")[1] for line in exp.splitlines() if line.startswith("Running stage"))
-    assert ran == ["plots@mnist", "train@mnist"], exp
+    assert ran == ["evaluate@mnist", "plots@mnist", "train@mnist"], exp
     table = json.loads(sh(dvc + ["exp", "show", "--json"], root, env))
     epochs_seen = set()
     for commit in table:
@@ -87,4 +89,5 @@ def test_repro_noop_forced_rerun_and_experiment(project):
             if params:
                 epochs_seen.add(params["train"]["mnist"]["epochs"])
                 assert "g_loss" in json.dumps(data.get("metrics", {}))
+                assert "domain_fid" in json.dumps(data.get("metrics", {}))
     assert {5, 8} <= epochs_seen, table

@@ -47,6 +47,26 @@ class PrepareGauss1dConfig:
 
 
 @dataclass(frozen=True)
+class JudgeConfig:
+    """Section ``judge``: the classifier that scores every digit experiment."""
+
+    epochs: int = _rule(low=1, doc="passes over the training images")
+    batch_size: int = _rule(low=1)
+    seed: int = _rule(low=0)
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Section ``evaluate``: how generated digits are scored."""
+
+    runs: tuple = _rule(kind="names", doc="the digit experiments to evaluate (train.<name> on 28x28 data)")
+    samples: int = _rule(low=2, doc="generated images per evaluation")
+    seed: int = _rule(low=0, doc="seed of the evaluation noise")
+    confidence: float = _rule(low=0.0, high=1.0, low_open=True, doc="top probability that counts as a confident prediction")
+    min_share: float = _rule(low=0.0, high=1.0, doc="share of confident predictions a class needs to count as a covered mode")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Section ``train.<experiment>``: one GAN training run. Every key is required."""
 
@@ -89,6 +109,10 @@ def _check_value(where: str, f: dataclasses.Field, value: Any) -> Any:
         if low > high:
             raise ConfigError(f"{where}: low {low} is above high {high}")
         return (low, high)
+    if meta.get("kind") == "names":  # a list of names
+        if not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"{where}: expected a list of names such as [mnist], got {value!r}")
+        return tuple(value)
     if meta.get("kind") == "steps":  # a list of step numbers
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list of steps such as [5000], got {value!r}")

@@ -1,0 +1,78 @@
+"""Stage evaluate@<experiment>: score a digit GAN with the judge; reports/<experiment>/quality.json.
+
+Also writes memorisation.png: the 8 generated images closest to a training image (top row) above
+those training images (bottom row).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..config import EvaluateConfig, TrainConfig, load_section
+from ..errors import GanpipeError
+from ..fileio import write_json_atomic
+from . import _entry
+
+
+def evaluate_run(cfg: EvaluateConfig, train_cfg: TrainConfig, *, data_dir, judge_dir, models_dir, reports_dir) -> dict:
+    """Generate ``cfg.samples`` images from the trained and from an untrained generator; judge them."""
+    import keras
+
+    from ..data.binfmt import read_split
+    from ..evaluation.digits import evaluate_digits
+    from ..models import build_gan_models
+    from ..reporting.figures import save_image_grid
+    from ..training.export import load_generator
+    from ..training.gan import fixed_noise
+
+    train, test = read_split(data_dir, "Train"), read_split(data_dir, "Test")
+    generator = load_generator(models_dir)
+    if tuple(generator.output_shape[1:]) != train.images.shape[1:]:
+        raise GanpipeError(f"{models_dir}: the generator draws {tuple(generator.output_shape[1:])} images, "
+                           f"the data in {data_dir} is {train.images.shape[1:]}")
+    judge_path = Path(judge_dir) / "classifier.keras"
+    if not judge_path.is_file():
+        raise GanpipeError(f"{judge_path}: judge not found (run the judge stage first)")
+    judge = keras.models.load_model(judge_path)
+    latent = int(generator.input_shape[-1])
+    noise = fixed_noise(cfg.seed, cfg.samples, latent, train_cfg.noise)
+    generated = np.asarray(generator.predict(noise, batch_size=500, verbose=0), np.float32)
+    keras.utils.set_random_seed(train_cfg.seed)
+    untrained, _ = build_gan_models(train_cfg.arch, latent_dim=latent, image_shape=train.images.shape[1:],
+                                    options=train_cfg.model)
+    baseline = np.asarray(untrained.predict(noise, batch_size=500, verbose=0), np.float32)
+    result, pairs = evaluate_digits(judge, generated, baseline, train.images, test.images,
+                                    confidence=cfg.confidence, min_share=cfg.min_share)
+    reports = Path(reports_dir)
+    top = generated[pairs[:, 0]]
+    bottom = train.images[pairs[:, 1]].astype(np.float32) / 127.5 - 1.0
+    save_image_grid(np.concatenate([top, bottom]), reports / "memorisation.png", 2, len(pairs))
+    write_json_atomic(reports / "quality.json", result)
+    return result
+
+
+def main(argv=None) -> int:
+    p = _entry.parser("python -m ganpipe.stages.evaluate", __doc__)
+    p.add_argument("experiment", help="name of the params section train.<experiment> (a digit GAN)")
+    p.add_argument("--data", default="data/mnist", help="prepared .bin folder the GAN was trained on")
+    p.add_argument("--judge", default="models/judge", help="folder with the judge's classifier.keras")
+    p.add_argument("--models", required=True, help="the experiment's model folder")
+    p.add_argument("--reports", required=True, help="the experiment's reports folder")
+
+    def body(args):
+        cfg = load_section(args.params, "evaluate", EvaluateConfig)
+        train_cfg = load_section(args.params, f"train.{args.experiment}", TrainConfig)
+        r = evaluate_run(cfg, train_cfg, data_dir=args.data, judge_dir=args.judge, models_dir=args.models,
+                         reports_dir=args.reports)
+        print(f"evaluate {args.experiment}: domain FID {r['domain_fid']:.2f} (real {r['real']['domain_fid']:.2f}, "
+              f"untrained {r['untrained']['domain_fid']:.2f}), IS {r['inception_score']:.2f}, modes {r['modes']}/10, "
+              f"memorised {r['memorised_share']:.3f}")
+
+    return _entry.run(body, p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

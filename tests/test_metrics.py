@@ -1,0 +1,75 @@
+"""Each quality metric on constructed inputs whose answer is known."""
+
+import numpy as np
+import pytest
+
+from ganpipe.evaluation import metrics
+
+
+def one_hot(classes, k=10, sure=0.99):
+    p = np.full((len(classes), k), (1 - sure) / (k - 1))
+    p[np.arange(len(classes)), classes] = sure
+    return p
+
+
+def test_frechet_distance_is_zero_for_identical_sets_and_grows_with_shift():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(2000, 8))
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shifted = a + 3.0
+    assert metrics.frechet_distance(a, shifted) == pytest.approx(8 * 9.0, rel=1e-6)  # ||mu||^2 = 8 * 3^2
+    b = rng.normal(size=(2000, 8))  # same distribution, other draws: small but not zero
+    assert 0 < metrics.frechet_distance(a, b) < 0.2
+    wide = rng.normal(scale=2.0, size=(2000, 8))  # (2 - 1)^2 per dimension in theory
+    assert metrics.frechet_distance(a, wide) == pytest.approx(8.0, rel=0.15)
+
+
+def test_frechet_distance_rejects_bad_shapes():
+    with pytest.raises(ValueError):
+        metrics.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+
+
+def test_inception_score_bounds():
+    k = 10
+    balanced = one_hot(np.arange(1000) % k, sure=1.0 - 1e-9)
+    assert metrics.inception_score(balanced) == pytest.approx(k, rel=1e-3)
+    single = one_hot(np.zeros(1000, int))
+    assert metrics.inception_score(single) == pytest.approx(1.0, abs=1e-6)
+    unsure = np.full((1000, k), 1.0 / k)
+    assert metrics.inception_score(unsure) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_mode_coverage_and_confidence():
+    one_class = one_hot(np.full(500, 7))
+    assert metrics.mode_coverage(one_class) == 1
+    all_classes = one_hot(np.arange(500) % 10)
+    assert metrics.mode_coverage(all_classes) == 10
+    # a class under 2% of the confident predictions does not count as covered
+    few_threes = one_hot(np.r_[np.zeros(990, int), np.full(10, 3)])
+    assert metrics.mode_coverage(few_threes) == 1
+    assert metrics.class_histogram(few_threes, confidence=0.9).tolist() == [990, 0, 0, 10, 0, 0, 0, 0, 0, 0]
+    assert metrics.confident_share(np.vstack([one_class, np.full((500, 10), 0.1)])) == pytest.approx(0.5)
+    assert metrics.mode_coverage(np.full((50, 10), 0.1)) == 0
+
+
+def test_nearest_distances_match_brute_force():
+    rng = np.random.default_rng(1)
+    q, r = rng.normal(size=(37, 5)), rng.normal(size=(53, 5))
+    dist, idx = metrics.nearest_distances(q, r, batch=8)
+    brute = np.sqrt(((q[:, None, :] - r[None, :, :]) ** 2).sum(-1))
+    np.testing.assert_array_equal(idx, brute.argmin(1))
+    np.testing.assert_allclose(dist, brute.min(1), rtol=1e-4, atol=1e-4)
+    self_dist, self_idx = metrics.nearest_distances(r, r, exclude_self=True, batch=7)
+    assert np.all(self_idx != np.arange(len(r))) and np.all(self_dist > 0)
+
+
+def test_memorisation_share_flags_copies_not_new_samples():
+    rng = np.random.default_rng(2)
+    train = rng.normal(size=(300, 20))
+    test = rng.normal(size=(100, 20))
+    copies = train[:50] + rng.normal(scale=1e-3, size=(50, 20))
+    share, threshold = metrics.memorisation_share(copies, train, test)
+    assert share == 1.0 and threshold > 1.0
+    fresh = rng.normal(size=(200, 20))
+    share_fresh, _ = metrics.memorisation_share(fresh, train, test)
+    assert 0.3 < share_fresh < 0.7  # like real test images: about half below their median
