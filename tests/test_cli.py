@@ -40,8 +40,10 @@ def test_generate_grid_and_npy(tmp_path, model_dir, capsys):
 
 
 def test_generate_default_grid_is_near_square(tmp_path, model_dir):
+    assert [cli.default_grid(n) for n in (1, 12, 16, 25, 30)] == [(1, 1), (3, 4), (4, 4), (5, 5), (5, 6)]
     assert cli.main(["generate", str(model_dir), "--n", "12", "--out", str(tmp_path / "g.png")]) == 0
-    assert (tmp_path / "g.png").stat().st_size > 0
+    head = (tmp_path / "g.png").read_bytes()[:24]
+    assert struct.unpack(">II", head[16:24]) == (640, 480)
 
 
 @pytest.mark.parametrize(

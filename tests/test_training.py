@@ -40,10 +40,9 @@ def test_one_step_changes_every_weight_of_both_networks(mnist_dir):
     metrics = summarize(gan.train_steps(0, 1)[-1])
     for var, before in zip(gan.discriminator.trainable_variables, d_before):
         assert not np.allclose(np.array(var), before), f"discriminator weight {var.path} did not change"
-    g_trainable = {v.path for v in gan.generator.trainable_variables}
+    # all generator weights, BatchNorm moving statistics included, move in one step
     for var, before in zip(gan.generator.weights, g_before):
         assert not np.allclose(np.array(var), before), f"generator weight {var.path} did not change"
-    assert g_trainable  # BatchNorm moving statistics changed too (checked above with all weights)
     assert set(metrics) == {"d_loss", "d_acc", "g_loss"}
     assert all(np.isfinite(v) for v in metrics.values())
     assert 0.0 <= metrics["d_acc"] <= 1.0

@@ -23,6 +23,12 @@ def parse_grid(text: str) -> tuple[int, int]:
     return rows, cols
 
 
+def default_grid(n: int) -> tuple[int, int]:
+    """The most nearly square rows x cols grid with room for ``n`` images and no empty row."""
+    cols = math.ceil(math.sqrt(n))
+    return math.ceil(n / cols), cols
+
+
 def generate(model_path, *, n: int, seed: int, grid: tuple[int, int] | None, out_png=None, out_npy=None) -> np.ndarray:
     """Draw ``n`` images from the saved generator; optionally write a grid PNG and/or the raw .npy.
 
@@ -41,7 +47,7 @@ def generate(model_path, *, n: int, seed: int, grid: tuple[int, int] | None, out
     if out_png is not None:
         from .reporting.figures import save_image_grid
 
-        rows, cols = grid or (math.ceil(n / math.ceil(math.sqrt(n))), math.ceil(math.sqrt(n)))
+        rows, cols = grid or default_grid(n)
         if rows * cols > n:
             raise GanpipeError(f"--grid: {rows}x{cols} needs {rows * cols} images, but --n is {n}")
         save_image_grid(images, out_png, rows, cols)

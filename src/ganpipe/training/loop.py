@@ -96,24 +96,26 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
     n_show = rows * cols if images else HISTOGRAM_VALUES
     noise = fixed_noise(cfg.seed, n_show, gan.latent_dim, cfg.noise)
 
+    reference = None if images else gan.sampler.data.numpy()[:, 0]  # real values behind each histogram
+
     def render(generated, path):
         if images:
             save_image_grid(generated, path, rows, cols)
         else:
-            save_histogram(generated[:, 0], path, reference=gan.sampler.data.numpy()[:, 0], title=f"step {path.stem}")
+            save_histogram(generated[:, 0], path, reference=reference, title=f"step {path.stem}")
 
     settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_FINGERPRINT}
     fingerprint = checkpoint.fingerprint(settings, data_digest)
     variables = gan.state_variables()
 
-    done, history, step_log = 0, np.zeros((0, 4)), np.zeros((0, 4))
+    done, history, log_parts = 0, np.zeros((0, 4)), []  # log_parts: per-chunk rows of training_log.txt
     if checkpoint_dir is not None:
         resumed = checkpoint.load_latest(checkpoint_dir, variables=variables, fingerprint=fingerprint)
         if resumed is None:
             checkpoint.clear(checkpoint_dir)
         else:
             done, records = resumed
-            history, step_log = records["history"], records["step_log"]
+            history, log_parts = records["history"], [records["step_log"]]
             for kind, folder in grid_dirs.items():
                 for png in (Path(checkpoint_dir) / "samples" / kind).glob("*.png"):
                     if int(png.stem) < done:
@@ -125,7 +127,8 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
 
     def save_checkpoint():
         checkpoint.save(checkpoint_dir, steps_done=done, variables=variables,
-                        records={"history": history, "step_log": step_log}, fingerprint=fingerprint)
+                        records={"history": history, "step_log": np.concatenate(log_parts or [np.zeros((0, 4))])},
+                        fingerprint=fingerprint)
 
     bar = tqdm(total=epochs, initial=done, unit="step", disable=not progress, mininterval=1.0, dynamic_ncols=True)
     started = time.perf_counter()
@@ -136,7 +139,7 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
                 out = gan.train_steps(done, step - done + 1)
                 steps = np.arange(done, step + 1)[:, None]
                 picked = out[:, [STEP_METRICS.index(m) for m in ("d_loss_real", "d_loss_fake", "g_loss")]]
-                step_log = np.concatenate([step_log, np.hstack([steps, picked])])
+                log_parts.append(np.hstack([steps, picked]))
                 done, last = step + 1, summarize(out[-1])
                 if step in events["history"]:
                     row = np.array([[step, last["d_loss"], last["d_acc"], last["g_loss"]]])
@@ -166,7 +169,7 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
     wall = time.perf_counter() - started
     if last is None:  # everything was in the checkpoint already
         last = dict(zip(METRICS, history[-1, 1:])) if len(history) else {}
-    write_step_log(step_log, reports / "training_log.txt")
+    write_step_log(np.concatenate(log_parts or [np.zeros((0, 4))]), reports / "training_log.txt")
     return TrainResult(steps=epochs, wall_time_s=wall, history=history, final=last, resumed_from=resumed_from)
 
 
