@@ -74,7 +74,7 @@ def test_each_experiment_trains_a_few_steps(name, tmp_path, mnist_dir, gauss_dir
     result = run_training(cfg, data_dir=data, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False)
     assert result.history_columns()["step"] == [0, 2, 3]
     assert all(np.isfinite(v) for v in result.final.values())
-    assert (tmp_path / "r" / "samples" / "3.png").stat().st_size > 0
+    assert (tmp_path / "r" / "plots" / "images" / "samples" / "3.png").stat().st_size > 0
     generator = keras.models.load_model(tmp_path / "m" / "generator.keras")
     assert generator.count_params() == PARAMETER_COUNTS[name][0]
     if name == "gauss1d":

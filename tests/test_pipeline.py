@@ -54,7 +54,7 @@ def test_repro_noop_forced_rerun_and_experiment(project):
                   "train@mnist", "train@anime", "train@gauss1d", "plots@mnist", "plots@anime", "plots@gauss1d"):
         assert f"Running stage '{stage}'" in out
     for path in ("data/mnist/imagesTrain.bin", "data/mnist/manifest.json", "models/mnist/generator.keras",
-                 "models/mnist/generator_model_5.h5", "reports/mnist/samples/3.png", "reports/mnist/samples/4.png",
+                 "models/mnist/generator_model_5.h5", "reports/mnist/plots/images/samples/3.png", "reports/mnist/plots/images/samples/4.png",
                  "reports/mnist/loss.png", "reports/mnist/final_samples.png", "reports/mnist/preview.png",
                  "reports/mnist/plots/metrics/g_loss.tsv", "dvc.lock"):
         assert (root / path).is_file(), path

@@ -90,15 +90,16 @@ def test_train_stage_reports_missing_data(tmp_path, capsys):
 def test_plots_stage(tmp_path, capsys):
     reports = tmp_path / "r"
     (reports / "history").mkdir(parents=True)
-    (reports / "samples").mkdir()
+    samples = reports / "plots" / "images" / "samples"
+    samples.mkdir(parents=True)
     for name, values in {"d_loss": [0.7, 0.5, 0.6], "d_acc": [0.5, 0.8, 0.7], "g_loss": [0.7, 1.2, 1.1]}.items():
         (reports / "history" / f"{name}.txt").write_text("".join(f"{v}\n" for v in values))
     for step in (0, 9, 10):  # 10 sorts before 9 as text: the newest must win by number
-        (reports / "samples" / f"{step}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([step]) * 16)
+        (samples / f"{step}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([step]) * 16)
     assert plots.main(["mnist", "--params", str(REPO / "params.yaml"), "--reports", str(reports)]) == 0
     assert png_size(reports / "loss.png") == (640, 480)
     assert png_size(reports / "accuracy.png") == (640, 480)
-    assert (reports / "final_samples.png").read_bytes() == (reports / "samples" / "10.png").read_bytes()
+    assert (reports / "final_samples.png").read_bytes() == (samples / "10.png").read_bytes()
 
     (reports / "history" / "g_loss.txt").write_text("")
     assert plots.main(["mnist", "--params", str(REPO / "params.yaml"), "--reports", str(reports)]) == 2

@@ -97,15 +97,17 @@ def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_di
     from ganpipe.stages.train import run_training
 
     reports, models = tmp_path / "reports", tmp_path / "models"
-    (reports / "samples").mkdir(parents=True)
-    (reports / "samples" / "999.png").write_bytes(b"stale grid from an earlier, longer run")
+    grids = reports / "plots" / "images"  # DVCLive's image folder
+    (grids / "samples").mkdir(parents=True)
+    (grids / "samples" / "999.png").write_bytes(b"stale grid from an earlier, longer run")
     result = run_training(tiny_train_cfg, data_dir=mnist_dir, models_dir=models, reports_dir=reports, progress=False)
 
     assert result.history_columns()["step"] == [0, 3, 6]
-    assert sorted(p.name for p in (reports / "samples").iterdir()) == ["0.png", "5.png", "6.png"]
-    assert sorted(p.name for p in (reports / "fresh").iterdir()) == ["0.png", "4.png", "6.png"]
+    assert sorted(p.name for p in (grids / "samples").iterdir()) == ["0.png", "5.png", "6.png"]
+    assert sorted(p.name for p in (grids / "fresh").iterdir()) == ["0.png", "4.png", "6.png"]
     assert len((reports / "training_log.txt").read_text().splitlines()) == 1 + 7
-    assert png_size(reports / "samples" / "5.png") == (640, 480)
+    assert png_size(grids / "samples" / "5.png") == (640, 480)
+    assert not (reports / "samples").exists()
     for name in ("d_loss", "d_acc", "g_loss"):
         lines = (reports / "history" / f"{name}.txt").read_text().splitlines()
         assert len(lines) == 3 and all(np.isfinite(float(x)) for x in lines)
@@ -136,7 +138,7 @@ def test_training_is_reproducible(tmp_path, mnist_dir, tiny_train_cfg):
                      reports_dir=tmp_path / run / "r", progress=False)
         gen = keras.models.load_model(tmp_path / run / "m" / "generator.keras")
         outs.append((gen.get_weights(), (tmp_path / run / "r" / "history" / "g_loss.txt").read_bytes(),
-                     (tmp_path / run / "r" / "samples" / "6.png").read_bytes()))
+                     (tmp_path / run / "r" / "plots" / "images" / "samples" / "6.png").read_bytes()))
     for a, b in zip(outs[0][0], outs[1][0]):
         np.testing.assert_array_equal(a, b)
     assert outs[0][1] == outs[1][1]

@@ -67,6 +67,27 @@ class EvaluateConfig:
 
 
 @dataclass(frozen=True)
+class FaceFeaturesConfig:
+    """Section ``face_features``: the autoencoder whose bottleneck measures every anime experiment."""
+
+    epochs: int = _rule(low=1, doc="passes over the real faces")
+    batch_size: int = _rule(low=1)
+    feature_dim: int = _rule(low=2, doc="width of the bottleneck: the features compared")
+    seed: int = _rule(low=0)
+
+
+@dataclass(frozen=True)
+class EvaluateFacesConfig:
+    """Section ``evaluate_faces``: how generated anime faces are scored."""
+
+    runs: tuple = _rule(kind="names", doc="the face experiments to evaluate (train.<name> on data/anime)")
+    samples: int = _rule(low=2, doc="generated faces per evaluation (cut to half the real faces)")
+    seed: int = _rule(low=0, doc="seed of the evaluation noise")
+    detect_samples: int = _rule(low=1, doc="faces of each set shown to animeface (~30 ms each)")
+    threshold: float = _rule(low=0.0, high=1.0, doc="lowest animeface likelihood that counts as a detected face")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Section ``train.<experiment>``: one GAN training run. Every key is required."""
 

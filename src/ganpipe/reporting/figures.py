@@ -32,8 +32,8 @@ def to_display(images: np.ndarray) -> np.ndarray:
     return np.clip(0.5 * images.astype(np.float32) + 0.5, 0.0, 1.0)
 
 
-def save_image_grid(images: np.ndarray, path: str | os.PathLike, rows: int, cols: int, titles=None) -> None:
-    """Write a rows x cols grid of ``images`` (N >= rows*cols, (N, H, W, C), C = 1 or 3) as a 640x480 PNG.
+def grid_figure(images: np.ndarray, rows: int, cols: int, titles=None):
+    """A 640x480 figure with a rows x cols grid of ``images`` (N >= rows*cols, (N, H, W, C), C = 1 or 3).
 
     Accepts generator output in [-1, 1] or uint8 pictures; single-channel images are drawn in gray.
     """
@@ -52,7 +52,29 @@ def save_image_grid(images: np.ndarray, path: str | os.PathLike, rows: int, cols
         ax.axis("off")
     if titles is not None:
         fig.tight_layout()
-    save_figure(fig, path)
+    return fig
+
+
+def save_image_grid(images: np.ndarray, path: str | os.PathLike, rows: int, cols: int, titles=None) -> None:
+    """Write :func:`grid_figure` of ``images`` as a 640x480 PNG."""
+    save_figure(grid_figure(images, rows, cols, titles), path)
+
+
+def figure_pixels(fig) -> np.ndarray:
+    """Render ``fig`` at the PNGs' size and close it: uint8 RGB (H, W, 3), e.g. for ``dvclive.Live.log_image``."""
+    fig.set_dpi(DPI)
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return pixels
+
+
+def save_pixels(pixels: np.ndarray, path: str | os.PathLike) -> None:
+    """Write uint8 RGB ``pixels`` as PNG at ``path`` atomically (PIL, as DVCLive's ``log_image`` does)."""
+    from PIL import Image
+
+    with atomic_path(path) as tmp:
+        Image.fromarray(pixels).save(tmp, format="png")
 
 
 def _marks(ax, marks) -> None:
@@ -91,7 +113,7 @@ def save_accuracy_plot(d_acc, path: str | os.PathLike, marks=()) -> None:
     save_figure(fig, path)
 
 
-def save_histogram(values, path: str | os.PathLike, *, reference=None, target=None, title: str = "") -> None:
+def histogram_figure(values, *, reference=None, target=None, title: str = ""):
     """Histogram of generated 1-D ``values`` against real ``reference`` values and/or a ``target``
     normal density given as (mean, variance)."""
     values = np.asarray(values, dtype=np.float64)
@@ -115,4 +137,9 @@ def save_histogram(values, path: str | os.PathLike, *, reference=None, target=No
     ax.set_ylabel("density")
     ax.set_title(title)
     ax.legend()
-    save_figure(fig, path)
+    return fig
+
+
+def save_histogram(values, path: str | os.PathLike, *, reference=None, target=None, title: str = "") -> None:
+    """Write :func:`histogram_figure` as a 640x480 PNG."""
+    save_figure(histogram_figure(values, reference=reference, target=target, title=title), path)

@@ -1,6 +1,6 @@
 """Stage plots@<experiment>: history -> loss and accuracy plots, plus a copy of the final sample grid.
 
-Reads reports/<experiment>/history/*.txt and samples/<step>.png written by train@<experiment>;
+Reads reports/<experiment>/history/*.txt and plots/images/samples/<step>.png written by train@<experiment>;
 writes loss.png, accuracy.png and final_samples.png beside them. Needs no TensorFlow.
 """
 
@@ -15,6 +15,8 @@ import numpy as np
 from ..errors import DataError
 from ..fileio import atomic_path
 from . import _entry
+
+SAMPLES = Path("plots", "images", "samples")  # where train@<experiment> logs its fixed-noise grids (DVCLive)
 
 
 def read_history_txt(path: Path) -> np.ndarray:
@@ -42,9 +44,10 @@ def make_plots(reports_dir, *, marks=()) -> list[Path]:
     history = {name: read_history_txt(reports_dir / "history" / f"{name}.txt") for name in ("d_loss", "d_acc", "g_loss")}
     save_loss_plot(history["d_loss"], history["g_loss"], reports_dir / "loss.png", marks=marks)
     save_accuracy_plot(history["d_acc"], reports_dir / "accuracy.png", marks=marks)
-    grids = sorted((reports_dir / "samples").glob("*.png"), key=lambda p: int(p.stem) if p.stem.isdigit() else -1)
+    samples = reports_dir / SAMPLES
+    grids = sorted(samples.glob("*.png"), key=lambda p: int(p.stem) if p.stem.isdigit() else -1)
     if not grids or not grids[-1].stem.isdigit():
-        raise DataError(f"{reports_dir / 'samples'}: no sample grids <step>.png found (run the train stage first)")
+        raise DataError(f"{samples}: no sample grids <step>.png found (run the train stage first)")
     with atomic_path(reports_dir / "final_samples.png") as tmp:
         shutil.copyfile(grids[-1], tmp)
     return [reports_dir / name for name in ("loss.png", "accuracy.png", "final_samples.png")]

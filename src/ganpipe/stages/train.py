@@ -1,8 +1,9 @@
 """Stage train@<experiment>: train the GAN of params section ``train.<experiment>`` on a data folder.
 
 Writes models/<experiment>/ (generator/discriminator .keras + legacy generator_model_<epochs>.h5),
-and in reports/<experiment>/: metrics.json and plots/metrics/*.tsv (DVCLive), samples/<step>.png,
-fresh/<step>.png, history/{d_loss,d_acc,g_loss}.txt, training_log.txt and timing.json.
+and in reports/<experiment>/, through DVCLive: metrics.json, plots/metrics/*.tsv and the grids
+plots/images/samples/<step>.png and plots/images/fresh/<step>.png; and history/{d_loss,d_acc,g_loss}.txt,
+training_log.txt and timing.json.
 Checkpoints go to --checkpoints (outside DVC's outputs, so a rerun after an interruption finds
 them and resumes); they are removed when the run completes.
 """

@@ -25,11 +25,12 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..fileio import ensure_dir, write_text_atomic
-from ..reporting.figures import save_histogram, save_image_grid
+from ..reporting.figures import figure_pixels, grid_figure, histogram_figure, save_pixels
 from . import checkpoint
 from .gan import GAN, METRICS, STEP_METRICS, draw_noise, fixed_noise, summarize
 
 HISTOGRAM_VALUES = 1000  # generated values per histogram of a 1-D GAN
+GRID_KINDS = ("samples", "fresh")  # fixed-noise and fresh-noise grids: plots/images/<kind>/<step>.png
 
 # settings that only change speed or what is written, not the training itself
 _NOT_IN_FINGERPRINT = {"epochs", "checkpoint_interval"}
@@ -66,9 +67,11 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
           progress: bool = True, fresh_discriminator=None) -> TrainResult:
     """Train ``gan`` as ``cfg`` (a TrainConfig) says, writing grids under ``reports_dir``.
 
-    Writes ``samples/<step>.png`` (fixed noise) and ``fresh/<step>.png`` (fresh noise), removing grids
-    left from an earlier run, and ``training_log.txt`` (every step's D real/fake and G losses). Logs
-    the history to ``live`` (a ``dvclive.Live``) if given. With ``checkpoint_dir``, saves checkpoints there and resumes from the newest one that matches
+    Grids go where DVCLive keeps images, ``plots/images/samples/<step>.png`` (fixed noise) and
+    ``plots/images/fresh/<step>.png`` (fresh noise) under ``reports_dir``, logged with
+    ``live.log_image`` when ``live`` (a ``dvclive.Live`` whose dir is ``reports_dir``) is given, and
+    grids left from an earlier run are removed. The history is logged to ``live`` too. Also writes
+    ``training_log.txt`` (every step's D real/fake and G losses). With ``checkpoint_dir``, saves checkpoints there and resumes from the newest one that matches
     ``cfg`` and ``data_digest``. Raises TrainingDiverged (last good checkpoint kept) on a NaN loss.
     Before each step in ``cfg.reset_discriminator_at``, D takes the weights of
     ``fresh_discriminator(step)`` (a newly initialised twin) and its optimizer state is zeroed.
@@ -76,7 +79,10 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
     For 1-D data (the Gaussian GAN) the "grids" are histograms of 1,000 generated values.
     """
     reports = Path(reports_dir)
-    grid_dirs = {"samples": ensure_dir(reports / "samples"), "fresh": ensure_dir(reports / "fresh")}
+    images_dir = reports / "plots" / "images"
+    if live is not None and Path(live.plots_dir).resolve() != (reports / "plots").resolve():
+        raise ValueError(f"live writes to {live.plots_dir}, expected {reports / 'plots'}")
+    grid_dirs = {kind: ensure_dir(images_dir / kind) for kind in GRID_KINDS}
     for folder in grid_dirs.values():
         for stale in folder.glob("*.png"):
             stale.unlink()
@@ -98,11 +104,16 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
 
     reference = None if images else gan.sampler.data.numpy()[:, 0]  # real values behind each histogram
 
-    def render(generated, path):
+    def render(kind, step, generated) -> Path:
         if images:
-            save_image_grid(generated, path, rows, cols)
+            fig = grid_figure(generated, rows, cols)
         else:
-            save_histogram(generated[:, 0], path, reference=reference, title=f"step {path.stem}")
+            fig = histogram_figure(generated[:, 0], reference=reference, title=f"step {step}")
+        if live is not None:
+            live.log_image(f"{kind}/{step}.png", figure_pixels(fig))
+        else:
+            save_pixels(figure_pixels(fig), grid_dirs[kind] / f"{step}.png")
+        return grid_dirs[kind] / f"{step}.png"
 
     settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_FINGERPRINT}
     fingerprint = checkpoint.fingerprint(settings, data_digest)
@@ -146,11 +157,10 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
                     history = np.concatenate([history, row])
                     if live is not None:
                         _log(live, row[0])
-                for kind in ("samples", "fresh"):
+                for kind in GRID_KINDS:
                     if step in events[kind]:
                         z = noise if kind == "samples" else _fresh_noise(cfg, gan, step, n_show)
-                        path = grid_dirs[kind] / f"{step}.png"
-                        render(gan.generate(z), path)
+                        path = render(kind, step, gan.generate(z))
                         if checkpoint_dir is not None and cfg.checkpoint_interval:
                             keep = ensure_dir(Path(checkpoint_dir) / "samples" / kind)
                             shutil.copyfile(path, keep / path.name)

@@ -1,0 +1,77 @@
+"""Stage evaluate_faces@<experiment>: score an anime-face GAN; reports/<experiment>/quality.json.
+
+Face FID: Fréchet distance between generated and real faces in the face autoencoder's feature
+space (stage face_features). Detected share: how many generated faces animeface recognises.
+Both come with the same numbers for real faces (floor) and for an untrained generator (ceiling).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..config import EvaluateFacesConfig, TrainConfig, load_section
+from ..errors import GanpipeError
+from ..fileio import write_json_atomic
+from . import _entry
+
+
+def evaluate_face_run(cfg: EvaluateFacesConfig, train_cfg: TrainConfig, *, data_dir, features_dir, models_dir,
+                      reports_dir) -> dict:
+    """Generate ``cfg.samples`` faces from the trained and from an untrained generator; score both."""
+    import keras
+
+    from ..data.training import load_training_images
+    from ..evaluation.faces import evaluate_faces
+    from ..models import build_gan_models
+    from ..training.export import load_generator
+    from ..training.gan import fixed_noise
+
+    faces = load_training_images(data_dir)
+    generator = load_generator(models_dir)
+    if tuple(generator.output_shape[1:]) != faces.shape[1:]:
+        raise GanpipeError(f"{models_dir}: the generator draws {tuple(generator.output_shape[1:])} images, "
+                           f"the faces in {data_dir} are {faces.shape[1:]}")
+    if len(faces) < 4:
+        raise GanpipeError(f"{data_dir}: {len(faces)} faces; at least 4 are needed for two real sets")
+    model_path = Path(features_dir) / "autoencoder.keras"
+    if not model_path.is_file():
+        raise GanpipeError(f"{model_path}: face feature extractor not found (run the face_features stage first)")
+    extractor = keras.models.load_model(model_path)
+    latent = int(generator.input_shape[-1])
+    noise = fixed_noise(cfg.seed, cfg.samples, latent, train_cfg.noise)
+    generated = np.asarray(generator.predict(noise, batch_size=250, verbose=0), np.float32)
+    keras.utils.set_random_seed(train_cfg.seed)
+    untrained, _ = build_gan_models(train_cfg.arch, latent_dim=latent, image_shape=faces.shape[1:],
+                                    options=train_cfg.model)
+    baseline = np.asarray(untrained.predict(noise, batch_size=250, verbose=0), np.float32)
+    result = evaluate_faces(extractor, generated, baseline, faces, detect_samples=cfg.detect_samples,
+                            threshold=cfg.threshold)
+    write_json_atomic(Path(reports_dir) / "quality.json", result)
+    return result
+
+
+def main(argv=None) -> int:
+    p = _entry.parser("python -m ganpipe.stages.evaluate_faces", __doc__)
+    p.add_argument("experiment", help="name of the params section train.<experiment> (a face GAN)")
+    p.add_argument("--data", default="data/anime", help="prepared faces folder the GAN was trained on")
+    p.add_argument("--features", default="models/face_features", help="folder with autoencoder.keras")
+    p.add_argument("--models", required=True, help="the experiment's model folder")
+    p.add_argument("--reports", required=True, help="the experiment's reports folder")
+
+    def body(args):
+        cfg = load_section(args.params, "evaluate_faces", EvaluateFacesConfig)
+        train_cfg = load_section(args.params, f"train.{args.experiment}", TrainConfig)
+        r = evaluate_face_run(cfg, train_cfg, data_dir=args.data, features_dir=args.features,
+                              models_dir=args.models, reports_dir=args.reports)
+        print(f"evaluate_faces {args.experiment}: face FID {r['face_fid']:.2f} (real {r['real']['face_fid']:.2f}, "
+              f"untrained {r['untrained']['face_fid']:.2f}), animeface finds {r['detected_share']:.1%} "
+              f"(real {r['real']['detected_share']:.1%}, untrained {r['untrained']['detected_share']:.1%})")
+
+    return _entry.run(body, p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
