@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,8 @@ def project(tmp_path):
     params["prepare_gauss1d"]["count"] = 2000
     params["judge"]["epochs"] = 1
     params["evaluate"]["samples"] = 200
+    params["face_features"]["epochs"] = 1
+    params["evaluate_faces"].update(samples=4, detect_samples=2)
     for name in params["runs"]:
         params["train"][name].update(epochs=5, batch_size=4, history_interval=2, sample_interval=3,
                                      fresh_sample_interval=0, checkpoint_interval=0, steps_per_call=1)
@@ -51,12 +54,13 @@ def test_repro_noop_forced_rerun_and_experiment(project):
     root, env, dvc = project
     out = sh(dvc + ["repro"], root, env)
     for stage in ("prepare_mnist", "make_anime_demo", "prepare_anime", "prepare_gauss1d", "judge", "evaluate@mnist",
-                  "train@mnist", "train@anime", "train@gauss1d", "plots@mnist", "plots@anime", "plots@gauss1d"):
+                  "train@mnist", "train@anime", "train@gauss1d", "plots@mnist", "plots@anime", "plots@gauss1d",
+                  "face_features", "evaluate_faces@anime", "report"):
         assert f"Running stage '{stage}'" in out
     for path in ("data/mnist/imagesTrain.bin", "data/mnist/manifest.json", "models/mnist/generator.keras",
                  "models/mnist/generator_model_5.h5", "reports/mnist/plots/images/samples/3.png", "reports/mnist/plots/images/samples/4.png",
                  "reports/mnist/loss.png", "reports/mnist/final_samples.png", "reports/mnist/preview.png",
-                 "reports/mnist/plots/metrics/g_loss.tsv", "dvc.lock"):
+                 "reports/mnist/plots/metrics/g_loss.tsv", "reports/anime/quality.json", "reports/report.md", "dvc.lock"):
         assert (root / path).is_file(), path
     metrics = json.loads((root / "reports/mnist/metrics.json").read_text())
     assert metrics["step"] == 4 and "g_loss" in metrics
@@ -79,7 +83,7 @@ def test_repro_noop_forced_rerun_and_experiment(project):
     # a train.mnist change reruns exactly train@mnist and plots@mnist
     exp = sh(dvc + ["exp", "run", "-S", "train.mnist.epochs=8"], root, env)
     ran = sorted(line.split("'")[1] for line in exp.splitlines() if line.startswith("Running stage"))
-    assert ran == ["evaluate@mnist", "plots@mnist", "train@mnist"], exp
+    assert ran == ["evaluate@mnist", "plots@mnist", "report", "train@mnist"], exp
     table = json.loads(sh(dvc + ["exp", "show", "--json"], root, env))
     epochs_seen = set()
     for commit in table:
@@ -90,4 +94,49 @@ def test_repro_noop_forced_rerun_and_experiment(project):
                 epochs_seen.add(params["train"]["mnist"]["epochs"])
                 assert "g_loss" in json.dumps(data.get("metrics", {}))
                 assert "domain_fid" in json.dumps(data.get("metrics", {}))
+                assert "face_fid" in json.dumps(data.get("metrics", {}))
     assert {5, 8} <= epochs_seen, table
+
+    # the CI workflow's own steps, as written in the YAML, on this project: a run at another size,
+    # then the report against the committed baseline
+    for name in ("Reproduce at a small size", "Build the report"):
+        step = workflow_step(name)
+        assert "${{" not in step["run"], "workflow expressions belong in env, so the steps run anywhere"
+        sh(["bash", "-euo", "pipefail", "-c", step["run"]], root,
+           dict(env, SMALL_RUN="-S train.mnist.epochs=6 -S train.gauss1d.epochs=4", REPORT_BASE="HEAD"))
+    report = (root / "reports/report.md").read_text()
+    assert "Compared with **HEAD (" in report
+    assert re.search(r"\| params.yaml \| train.mnist.epochs +\| 5 +\| 6 ", report), report
+    for needle in ("domain_fid", "face_fid", "detected_share", "| metric | this run | real data | untrained generator |",
+                   "![mnist: loss](mnist/loss.png)", "![anime: final samples](anime/final_samples.png)"):
+        assert needle in report, needle
+    for link in re.findall(r"\]\(([^)]+)\)", report):
+        assert (root / "reports" / link).is_file(), link
+
+
+WORKFLOW = REPO / ".github" / "workflows" / "report.yml"
+
+
+def workflow_step(name: str) -> dict:
+    job = yaml.safe_load(WORKFLOW.read_text())["jobs"]["report"]
+    return next(s for s in job["steps"] if s.get("name") == name)
+
+
+def test_ci_workflow_is_a_valid_github_actions_file():
+    """Structure GitHub requires, pinned actions, and CML posting the report that the steps build."""
+    wf = yaml.safe_load(WORKFLOW.read_text())
+    triggers = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert "pull_request" in triggers and wf["permissions"]["pull-requests"] == "write"
+    job = wf["jobs"]["report"]
+    assert job["runs-on"] == "ubuntu-latest" and set(job["env"]) == {"SMALL_RUN", "REPORT_BASE"}
+    for step in job["steps"]:
+        assert ("uses" in step) != ("run" in step), step
+        if "uses" in step:
+            assert re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]), step["uses"]
+    uses = [s["uses"].split("@")[0] for s in job["steps"] if "uses" in s]
+    assert uses == ["actions/checkout", "actions/setup-python", "iterative/setup-cml"]
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    assert "make install" in runs[0] and runs[1].startswith("dvc exp run") and "ganpipe report" in runs[2]
+    assert "test -s reports/report.md" in runs[2]
+    assert "cml comment create" in runs[3] and "reports/report.md" in runs[3]
+    assert job["steps"][0]["with"]["fetch-depth"] == 0

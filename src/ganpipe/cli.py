@@ -1,4 +1,8 @@
-"""The ``ganpipe`` command for people: ``ganpipe generate MODEL --n 30 --grid 3x10 --out samples.png``."""
+"""The ``ganpipe`` command for people.
+
+``ganpipe generate MODEL --n 30 --grid 3x10 --out samples.png`` draws from a trained generator;
+``ganpipe report [--base origin/main]`` writes reports/report.md (the report stage's work).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import numpy as np
 
 from .errors import GanpipeError
 from .stages import _entry
+from .stages import report as report_stage
 
 
 def parse_grid(text: str) -> tuple[int, int]:
@@ -68,9 +73,17 @@ def main(argv=None) -> int:
     gen.add_argument("--out", default="samples.png", help="grid PNG to write (default samples.png)")
     gen.add_argument("--npy", default=None, help="also write the images as .npy: float32 (n, H, W, C) in [-1, 1]")
     gen.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    rep = sub.add_parser("report", help="write reports/report.md: metrics and params against a base revision, "
+                                        "quality with its floors and ceilings, plots")
+    rep.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    rep.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    report_stage.add_arguments(rep)
     args = parser.parse_args(argv)
 
     def body(args):
+        if args.command == "report":
+            report_stage.run_from_args(args)
+            return
         images = generate(args.model, n=args.n, seed=args.seed, grid=args.grid, out_png=args.out, out_npy=args.npy)
         print(f"generate: {len(images)} images of shape {images.shape[1:]} -> {args.out}"
               + (f" and {args.npy}" if args.npy else ""))

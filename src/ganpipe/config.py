@@ -88,6 +88,13 @@ class EvaluateFacesConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """Section ``report``: reports/report.md."""
+
+    base: str = _rule(doc="git revision the metrics and params are compared with (HEAD: the last commit)")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Section ``train.<experiment>``: one GAN training run. Every key is required."""
 

@@ -1,0 +1,165 @@
+"""reports/report.md: what changed against a base revision, the quality numbers on their scale, the plots.
+
+The metric and params tables come from DVC itself (``dvc metrics diff --md``, ``dvc params diff --md``);
+everything else is read from the files the stages wrote. :func:`render_report` is pure: it turns
+what was collected into Markdown, so tests can call it without DVC or git.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# per-run pictures shown in the report, if the run has them (paths relative to reports/<run>/)
+PICTURES = ("loss.png", "accuracy.png", "final_samples.png", "histogram.png", "memorisation.png")
+# files whose numbers `dvc metrics diff` compares; timing.json is left out on purpose (it differs on every run)
+METRIC_FILES = ("metrics.json", "quality.json", "faces.json")
+SHARED_METRICS = ("judge/metrics.json", "face_features/metrics.json")
+# rows of the diff that only repeat the class histogram shown in the quality tables
+_NOISY_METRICS = ("class_histogram",)
+
+
+@dataclass
+class RunReport:
+    """What one experiment left in reports/<name>/."""
+
+    name: str
+    metrics: dict = field(default_factory=dict)
+    quality: dict = field(default_factory=dict)
+    pictures: list[str] = field(default_factory=list)  # relative to the report's folder
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def collect_runs(reports_dir: str | os.PathLike, names, link_dir: str | os.PathLike) -> list[RunReport]:
+    """Each run's numbers, and its pictures as links relative to ``link_dir`` (the report's folder)."""
+    reports_dir = Path(reports_dir)
+    runs = []
+    for name in names:
+        folder = reports_dir / name
+        links = [Path(os.path.relpath(folder / p, link_dir)).as_posix() for p in PICTURES if (folder / p).is_file()]
+        runs.append(RunReport(name, read_json(folder / "metrics.json"), read_json(folder / "quality.json"), links))
+    return runs
+
+
+def metric_targets(reports_dir: str | os.PathLike, names) -> list[str]:
+    reports_dir = Path(reports_dir)
+    paths = [reports_dir / name / f for name in names for f in METRIC_FILES] + [reports_dir / f for f in SHARED_METRICS]
+    return [str(p) for p in paths if p.is_file()]
+
+
+def run_dvc(args: list[str], cwd: str | os.PathLike = ".") -> tuple[bool, str]:
+    """``dvc <args>`` in ``cwd`` -> (succeeded, stdout or the last line of stderr)."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        return False, lines[-1] if lines else f"dvc exited with status {proc.returncode}"
+    return True, proc.stdout
+
+
+def revision_label(base: str, cwd: str | os.PathLike = ".") -> str:
+    """``base`` with its short commit id, e.g. "origin/main (3f2a9c1)"; ``base`` alone if git does not know it."""
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--short", f"{base}^{{commit}}"], cwd=cwd, capture_output=True,
+                              text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return base
+    sha = proc.stdout.strip()
+    return f"{base} ({sha})" if proc.returncode == 0 and sha and sha != base else base
+
+
+def drop_rows(markdown: str, words=_NOISY_METRICS) -> str:
+    """Remove table rows that mention any of ``words`` (DVC prints one row per class-histogram bin);
+    "" if no row of data is left (DVC prints a bare header when nothing changed). Rows are sorted:
+    DVC's order varies from run to run, and the report must not."""
+    lines = [line for line in markdown.splitlines() if line.strip() and not any(w in line for w in words)]
+    return "\n".join(lines[:2] + sorted(lines[2:])) if len(lines) > 2 else ""
+
+
+def _num(value, digits: int = 4) -> str:
+    if isinstance(value, bool) or value is None:
+        return "–" if value is None else str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def quality_table(quality: dict) -> str:
+    """Generated vs real (floor) vs untrained generator (ceiling), one row per scalar metric."""
+    real, untrained = quality.get("real", {}), quality.get("untrained", {})
+    names = [k for k, v in quality.items() if k in real and not isinstance(v, dict)]
+    if not names:
+        return ""
+    rows = ["| metric | this run | real data | untrained generator |", "|---|---|---|---|"]
+    rows += [f"| {k} | {_num(quality[k])} | {_num(real.get(k))} | {_num(untrained.get(k))} |" for k in names]
+    extra = [f"{k} {_num(v)}" for k, v in quality.items() if k not in real and not isinstance(v, dict)]
+    return "\n".join(rows) + (f"\n\nAlso: {', '.join(extra)}." if extra else "")
+
+
+def class_histogram_line(quality: dict) -> str:
+    hist = quality.get("class_histogram")
+    if not hist:
+        return ""
+    return "Confident predictions per class: " + ", ".join(f"{k}: {v}" for k, v in hist.items()) + "."
+
+
+def render_report(*, base_label: str, metrics_diff: str, params_diff: str, runs: list[RunReport],
+                  shared: dict[str, dict]) -> str:
+    """The Markdown of report.md. ``metrics_diff``/``params_diff`` are DVC's Markdown tables (or a note)."""
+    out = ["# ganpipe report", "",
+           f"Compared with **{base_label}**. Real data is the floor of each quality metric, an untrained "
+           "generator of the same architecture the ceiling.", ""]
+    out += ["## Metrics that changed", "", metrics_diff or "No metric changed.", ""]
+    out += ["## Params that changed", "", params_diff or "No parameter changed.", ""]
+    out += ["## Quality", ""]
+    judge, faces = shared.get("judge", {}), shared.get("face_features", {})
+    if judge:
+        out += [f"Digits are judged by a classifier with test accuracy **{_num(judge.get('test_accuracy'))}** "
+                f"on {judge.get('test_images', '?')} real test images (domain FID: distance in its feature space).", ""]
+    if faces:
+        out += [f"Faces are measured in the feature space of an autoencoder trained on the {faces.get('faces', '?')} "
+                f"real faces (reconstruction MSE {_num(faces.get('reconstruction_mse'))}); detected_share is the "
+                "share animeface recognises as a face.", ""]
+    for run in runs:
+        out += [f"### {run.name}", ""]
+        final = {k: v for k, v in run.metrics.items() if not isinstance(v, dict)}
+        if final:
+            out += ["Final training values: " + ", ".join(f"{k} {_num(v)}" for k, v in final.items()) + ".", ""]
+        table = quality_table(run.quality)
+        if table:
+            out += [table, ""]
+        hist = class_histogram_line(run.quality)
+        if hist:
+            out += [hist, ""]
+        out += [f"![{run.name}: {Path(p).stem.replace('_', ' ')}]({p})" for p in run.pictures]
+        out += [""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def build_report(*, base: str, reports_dir: str | os.PathLike, names, out_dir: str | os.PathLike,
+                 repo_dir: str | os.PathLike = ".") -> str:
+    """Collect everything for the runs ``names`` and render the report (picture links relative to ``out_dir``)."""
+    reports_dir = Path(reports_dir)
+    targets = [os.path.relpath(t, repo_dir) for t in metric_targets(reports_dir, names)]
+    ok, metrics_diff = run_dvc(["metrics", "diff", base, "--md", "--precision", "4", "--targets", *targets], repo_dir)
+    metrics_diff = drop_rows(metrics_diff) if ok else f"(dvc metrics diff against {base} failed: {metrics_diff})"
+    ok, params_diff = run_dvc(["params", "diff", base, "--md"], repo_dir)
+    params_diff = drop_rows(params_diff, ()) if ok else f"(dvc params diff against {base} failed: {params_diff})"
+    shared = {Path(f).parts[0]: read_json(reports_dir / f) for f in SHARED_METRICS}
+    return render_report(base_label=revision_label(base, repo_dir), metrics_diff=metrics_diff, params_diff=params_diff,
+                         runs=collect_runs(reports_dir, names, out_dir), shared=shared)

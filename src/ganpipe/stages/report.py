@@ -1,0 +1,59 @@
+"""Stage report: reports/report.md for every experiment in params.yaml ``runs``.
+
+Also ``ganpipe report [--base REV]``. The metrics and params tables are DVC's own
+(``dvc metrics diff --md``, ``dvc params diff --md`` against ``report.base``); the quality tables
+put each number between its real-data floor and untrained ceiling; the loss plots and final
+sample grids are linked PNGs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..config import ReportConfig, load_section, read_params
+from ..errors import ConfigError
+from ..fileio import write_text_atomic
+from . import _entry
+
+
+def make_report(cfg: ReportConfig, *, runs, out, reports_dir="reports", repo_dir=".") -> Path:
+    """Write the report for experiments ``runs`` to ``out``; return its path."""
+    from ..reporting.report import build_report
+
+    text = build_report(base=cfg.base, reports_dir=reports_dir, names=list(runs), out_dir=Path(out).parent,
+                        repo_dir=repo_dir)
+    write_text_atomic(out, text)
+    return Path(out)
+
+
+def experiment_names(params_path) -> list[str]:
+    runs = read_params(params_path).get("runs")
+    if not isinstance(runs, dict) or not runs:
+        raise ConfigError(f"{params_path}: runs: expected a mapping of experiment names to data folders")
+    return list(runs)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--base", default=None, help="git revision to compare with (default: params.yaml report.base)")
+    p.add_argument("--reports", default="reports", help="reports folder (default reports)")
+    p.add_argument("--out", default="reports/report.md", help="Markdown file to write (default reports/report.md)")
+
+
+def run_from_args(args) -> Path:
+    cfg = load_section(args.params, "report", ReportConfig)
+    if args.base:
+        cfg = ReportConfig(base=args.base)
+    path = make_report(cfg, runs=experiment_names(args.params), out=args.out, reports_dir=args.reports)
+    print(f"report: wrote {path} (compared with {cfg.base})")
+    return path
+
+
+def main(argv=None) -> int:
+    p = _entry.parser("python -m ganpipe.stages.report", __doc__)
+    add_arguments(p)
+    return _entry.run(run_from_args, p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

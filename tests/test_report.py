@@ -1,0 +1,115 @@
+"""reports/report.md: rendering from collected numbers (pure), and the stage against a real git + DVC repo."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from ganpipe.reporting.report import RunReport, collect_runs, drop_rows, quality_table, render_report
+from ganpipe.stages import report as report_stage
+
+from .conftest import REPO
+
+QUALITY = {"domain_fid": 39.7, "inception_score": 5.24, "modes": 8, "memorised_share": 0.7,
+           "class_histogram": {"0": 3, "1": 9},
+           "real": {"domain_fid": 0.47, "inception_score": 8.5, "modes": 10, "class_histogram": {}},
+           "untrained": {"domain_fid": 208.1, "inception_score": 1.02, "modes": 0, "class_histogram": {}}}
+
+
+def test_quality_table_puts_each_number_between_floor_and_ceiling():
+    table = quality_table(QUALITY)
+    assert table.splitlines()[0] == "| metric | this run | real data | untrained generator |"
+    assert "| domain_fid | 39.7 | 0.47 | 208.1 |" in table
+    assert "| modes | 8 | 10 | 0 |" in table
+    assert "Also: memorised_share 0.7." in table
+    assert "class_histogram" not in table
+    assert quality_table({"d_loss": 0.5}) == ""  # no baselines: no table
+
+
+def test_drop_rows_sorts_and_empties_bare_headers():
+    header = "| Path | Metric | HEAD | workspace | Change |\n|---|---|---|---|---|"
+    md = header + "\n| b.json | x | 1 | 2 | 1 |\n| a.json | class_histogram.1 | 3 | 4 | 1 |\n| a.json | y | 1 | 2 | 1 |"
+    assert drop_rows(md).splitlines()[2:] == ["| a.json | y | 1 | 2 | 1 |", "| b.json | x | 1 | 2 | 1 |"]
+    assert drop_rows(header) == ""
+    assert drop_rows("") == ""
+
+
+def test_render_report_has_every_section_and_links():
+    runs = [RunReport("mnist", {"g_loss": 3.3, "step": 30000}, QUALITY, ["mnist/loss.png", "mnist/final_samples.png"]),
+            RunReport("gauss1d", {"ks_distance": 0.1}, {}, [])]
+    text = render_report(base_label="HEAD (abc1234)", metrics_diff="| m |\n|---|\n| 1 |", params_diff="",
+                         runs=runs, shared={"judge": {"test_accuracy": 0.96, "test_images": 1000}})
+    assert text.startswith("# ganpipe report\n") and "Compared with **HEAD (abc1234)**" in text
+    assert "## Metrics that changed\n\n| m |" in text and "No parameter changed." in text
+    assert "test accuracy **0.96** on 1000" in text and "autoencoder" not in text
+    assert "![mnist: loss](mnist/loss.png)" in text and "![mnist: final samples](mnist/final_samples.png)" in text
+    assert "Final training values: g_loss 3.3, step 30000." in text
+    assert "### gauss1d\n\nFinal training values: ks_distance 0.1." in text
+
+
+def test_collect_runs_links_relative_to_the_report(tmp_path):
+    (tmp_path / "reports" / "mnist").mkdir(parents=True)
+    (tmp_path / "reports" / "mnist" / "loss.png").write_bytes(b"png")
+    (tmp_path / "reports" / "mnist" / "metrics.json").write_text('{"g_loss": 1.0}')
+    (run,) = collect_runs(tmp_path / "reports", ["mnist"], tmp_path / "reports")
+    assert run.pictures == ["mnist/loss.png"] and run.metrics == {"g_loss": 1.0} and run.quality == {}
+    (run,) = collect_runs(tmp_path / "reports", ["mnist"], tmp_path)
+    assert run.pictures == ["reports/mnist/loss.png"]
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A git + DVC repo with one metrics file committed, then changed in the workspace."""
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.com", DVC_NO_ANALYTICS="1")
+
+    def sh(*args):
+        subprocess.run(args, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=120)
+
+    sh("git", "init", "-q", "-b", "main")
+    sh(sys.executable, "-m", "dvc", "init", "-q")
+    (tmp_path / "params.yaml").write_text("report:\n  base: HEAD\nruns:\n  mnist: data/mnist\ntrain:\n  mnist:\n    epochs: 5\n")
+    (tmp_path / "reports" / "mnist").mkdir(parents=True)
+    (tmp_path / "reports" / "mnist" / "metrics.json").write_text(json.dumps({"g_loss": 1.5, "step": 4}))
+    (tmp_path / "reports" / "mnist" / "quality.json").write_text(json.dumps(QUALITY))
+    (tmp_path / "dvc.yaml").write_text("metrics:\n  - reports/mnist/metrics.json\n  - reports/mnist/quality.json\n")
+    sh("git", "add", "-A")
+    sh("git", "commit", "-qm", "base")
+    (tmp_path / "reports" / "mnist" / "metrics.json").write_text(json.dumps({"g_loss": 2.5, "step": 9}))
+    (tmp_path / "params.yaml").write_text((tmp_path / "params.yaml").read_text().replace("epochs: 5", "epochs: 10"))
+    (tmp_path / "reports" / "mnist" / "loss.png").write_bytes(b"png")
+    return tmp_path
+
+
+def test_report_command_diffs_against_the_base_revision(repo, monkeypatch, capsys):
+    from ganpipe import cli
+
+    monkeypatch.chdir(repo)
+    assert cli.main(["report"]) == 0
+    text = (repo / "reports" / "report.md").read_text()
+    assert re.search(r"\| reports/mnist/metrics.json +\| g_loss +\| 1.5 +\| 2.5 +\| 1.0 ", text), text
+    assert re.search(r"\| params.yaml +\| train.mnist.epochs +\| 5 +\| 10 ", text), text
+    assert "| domain_fid | 39.7 | 0.47 | 208.1 |" in text and "![mnist: loss](mnist/loss.png)" in text
+    assert "class_histogram" not in text.split("## Quality")[0]
+    assert "wrote reports/report.md (compared with HEAD)" in capsys.readouterr().out
+
+
+def test_unknown_base_is_said_in_the_report(repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    assert report_stage.main(["--base", "no-such-branch", "--out", "r.md"]) == 0
+    text = (repo / "r.md").read_text()
+    assert "dvc metrics diff against no-such-branch failed" in text and "unknown" in text.lower()
+    assert "![mnist: loss](reports/mnist/loss.png)" in text
+
+
+def test_report_without_runs_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "params.yaml").write_text("report:\n  base: HEAD\n")
+    assert report_stage.main(["--params", str(tmp_path / "params.yaml"), "--out", str(tmp_path / "r.md")]) == 2
+    assert "runs: expected a mapping" in capsys.readouterr().err
+    assert not (tmp_path / "r.md").exists()
