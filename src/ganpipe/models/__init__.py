@@ -7,7 +7,10 @@ first use, so reading the registry's names costs nothing.
 Layers take the global Keras dtype policy in force while a builder runs (see
 ganpipe.training.precision), except each network's named output layer ("image", "value",
 "validity"), which is OUTPUT_DTYPE: under mixed precision the generator still returns float32
-images and the discriminator float32 probabilities, so losses are computed in float32.
+images and the discriminator float32 probabilities, so losses are computed in float32. (In the
+dense generators "image" is the final Reshape: their last Dense stays in bfloat16 and only its
+tanh output is widened; an explicit float32 policy leaves float32 models' weights and outputs as
+they were.)
 """
 
 from __future__ import annotations
