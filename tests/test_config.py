@@ -55,6 +55,10 @@ def test_int_where_float_expected_is_accepted(tmp_path):
         ({"grid": [5, 0]}, "train.mnist.grid[1]: must be >= 1"),
         ({"xla": "yes"}, "train.mnist.xla: expected true or false"),
         ({"model": []}, "train.mnist.model: expected a mapping"),
+        ({"precision": "float16"}, "train.mnist.precision: unknown value 'float16' (valid: float32, mixed_bfloat16)"),
+        ({"precision": 32}, "train.mnist.precision: expected a string, got 32"),
+        ({"strategy": "tpu"}, "train.mnist.strategy: unknown value 'tpu' (valid: auto, single, mirrored, multi_worker)"),
+        ({"strategy": None}, "train.mnist.strategy: expected a string, got None"),
     ],
 )
 def test_bad_values_name_file_and_key(tmp_path, change, expected):
@@ -84,3 +88,11 @@ def test_missing_or_malformed_file(tmp_path):
     bad.write_text("train: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_section(bad, "train.mnist", TrainConfig)
+
+
+def test_every_train_section_defaults_to_float32_and_auto_strategy():
+    sections = yaml.safe_load((REPO / "params.yaml").read_text())["train"]
+    assert len(sections) == 8
+    for name in sections:
+        cfg = load_section(REPO / "params.yaml", f"train.{name}", TrainConfig)
+        assert (cfg.precision, cfg.strategy) == ("float32", "auto"), name

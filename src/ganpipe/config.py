@@ -122,6 +122,10 @@ class TrainConfig:
     seed: int = _rule(low=0, doc="seeds weight initialisation, batches, noise and the sample-grid noise")
     steps_per_call: int = _rule(low=1, high=50, doc="training steps compiled into one call (speed only)")
     xla: bool = _rule(doc="compile the step with XLA: faster for dense nets, slower for the DCGAN on CPU")
+    precision: str = _rule(choices=("float32", "mixed_bfloat16"),
+                           doc="float32, or mixed_bfloat16: layers compute in bfloat16, variables stay float32")
+    strategy: str = _rule(choices=("auto", "single", "mirrored", "multi_worker"),
+                          doc="tf.distribute strategy: auto = mirrored over >1 local GPUs, else single")
 
 
 def _type_name(tp) -> str:

@@ -3,6 +3,14 @@
 Each builder is ``build(*, latent_dim, image_shape, **options)``; ``options`` is the section's
 ``model`` mapping, whose keys are the builder's keyword-only parameters. Modules are imported on
 first use, so reading the registry's names costs nothing.
+
+Layers take the global Keras dtype policy in force while a builder runs (see
+ganpipe.training.precision), except each network's named output layer ("image", "value",
+"validity"), which is OUTPUT_DTYPE: under mixed precision the generator still returns float32
+images and the discriminator float32 probabilities, so losses are computed in float32. (In the
+dense generators "image" is the final Reshape: their last Dense stays in bfloat16 and only its
+tanh output is widened; an explicit float32 policy leaves float32 models' weights and outputs as
+they were.)
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ import importlib
 import inspect
 
 from ..errors import ConfigError
+
+OUTPUT_DTYPE = "float32"  # the dtype policy of every network's output layer, whatever the global one
 
 REGISTRY: dict[str, str] = {
     "dense": "ganpipe.models.dense:build",

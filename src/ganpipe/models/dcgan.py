@@ -14,6 +14,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from . import OUTPUT_DTYPE
+
 BN_MOMENTUM = 0.5
 SLOPE = 0.2
 
@@ -31,7 +33,8 @@ def build_generator(*, latent_dim: int, channels: int = 3) -> keras.Model:
     for filters in (256, 128, 64):
         x = _bn_lrelu(layers.Conv2DTranspose(filters, 4, strides=2, padding="same")(x))
     x = _bn_lrelu(layers.Conv2D(64, 3, padding="same")(x))
-    img = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh", name="image")(x)
+    img = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh", name="image",
+                                 dtype=OUTPUT_DTYPE)(x)
     return keras.Model(z, img, name="generator")
 
 
@@ -45,7 +48,7 @@ def build_discriminator(*, image_shape: tuple[int, ...]) -> keras.Model:
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.LeakyReLU(negative_slope=SLOPE)(x)
     x = layers.Flatten()(x)
-    validity = layers.Dense(1, activation="sigmoid", name="validity")(x)
+    validity = layers.Dense(1, activation="sigmoid", name="validity", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(img, validity, name="discriminator")
 
 
@@ -70,11 +73,12 @@ def build_dcgan28(*, latent_dim: int, image_shape: tuple[int, ...]):
     x = _bn_lrelu(layers.Dense(7 * 7 * 2 * filters, use_bias=False)(z))
     x = layers.Reshape((7, 7, 2 * filters))(x)
     x = _bn_lrelu(layers.Conv2DTranspose(filters, 5, strides=2, padding="same", use_bias=False)(x))
-    img = layers.Conv2DTranspose(image_shape[2], 5, strides=2, padding="same", activation="tanh", name="image")(x)
+    img = layers.Conv2DTranspose(image_shape[2], 5, strides=2, padding="same", activation="tanh", name="image",
+                                 dtype=OUTPUT_DTYPE)(x)
     generator = keras.Model(z, img, name="generator")
     inp = keras.Input(shape=image_shape, name="image")
     y = inp
     for f in (filters, 2 * filters):
         y = layers.Dropout(0.3)(layers.LeakyReLU(negative_slope=SLOPE)(layers.Conv2D(f, 5, strides=2, padding="same")(y)))
-    validity = layers.Dense(1, activation="sigmoid", name="validity")(layers.Flatten()(y))
+    validity = layers.Dense(1, activation="sigmoid", name="validity", dtype=OUTPUT_DTYPE)(layers.Flatten()(y))
     return generator, keras.Model(inp, validity, name="discriminator")

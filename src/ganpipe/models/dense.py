@@ -13,6 +13,8 @@ import math
 import keras
 from keras import layers
 
+from . import OUTPUT_DTYPE
+
 
 def build_generator(*, latent_dim: int, image_shape: tuple[int, ...]) -> keras.Model:
     """Noise (batch, latent_dim) float32 -> images (batch, *image_shape) in [-1, 1]."""
@@ -23,7 +25,7 @@ def build_generator(*, latent_dim: int, image_shape: tuple[int, ...]) -> keras.M
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         x = layers.BatchNormalization(momentum=0.8)(x)
     x = layers.Dense(math.prod(image_shape), activation="tanh")(x)
-    img = layers.Reshape(image_shape, name="image")(x)
+    img = layers.Reshape(image_shape, name="image", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(z, img, name="generator")
 
 
@@ -34,7 +36,7 @@ def build_discriminator(*, image_shape: tuple[int, ...]) -> keras.Model:
     for width in (512, 512):
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
-    validity = layers.Dense(1, activation="sigmoid", name="validity")(x)
+    validity = layers.Dense(1, activation="sigmoid", name="validity", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(img, validity, name="discriminator")
 
 

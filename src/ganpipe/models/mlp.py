@@ -19,16 +19,16 @@ import math
 import keras
 from keras import layers
 
-from . import dense
+from . import OUTPUT_DTYPE, dense
 
 
 def _image_out(x, image_shape):
     x = layers.Dense(math.prod(image_shape), activation="tanh")(x)
-    return layers.Reshape(image_shape, name="image")(x)
+    return layers.Reshape(image_shape, name="image", dtype=OUTPUT_DTYPE)(x)
 
 
 def _validity(x):
-    return layers.Dense(1, activation="sigmoid", name="validity")(x)
+    return layers.Dense(1, activation="sigmoid", name="validity", dtype=OUTPUT_DTYPE)(x)
 
 
 def build_dense_small(*, latent_dim: int, image_shape: tuple[int, ...]):
@@ -71,7 +71,7 @@ def build_gauss1d(*, latent_dim: int, image_shape: tuple[int, ...], g_hidden: in
     z = keras.Input((latent_dim,), name="noise")
     x = layers.Dense(g_hidden, activation="elu")(z)
     x = layers.Dense(g_hidden, activation="sigmoid")(x)
-    generator = keras.Model(z, layers.Dense(1, name="value")(x), name="generator")
+    generator = keras.Model(z, layers.Dense(1, name="value", dtype=OUTPUT_DTYPE)(x), name="generator")
     v = keras.Input((1,), name="value")
     y = layers.Dense(d_hidden, activation="elu")(v)
     y = layers.Dense(d_hidden, activation="elu")(y)

@@ -6,6 +6,7 @@ those training images (bottom row).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -23,10 +24,10 @@ def evaluate_run(cfg: EvaluateConfig, train_cfg: TrainConfig, *, data_dir, judge
 
     from ..data.binfmt import read_split
     from ..evaluation.digits import evaluate_digits
-    from ..models import build_gan_models
     from ..reporting.figures import save_image_grid
     from ..training.export import load_generator
     from ..training.gan import fixed_noise
+    from ..training.networks import build_networks
 
     train, test = read_split(data_dir, "Train"), read_split(data_dir, "Test")
     generator = load_generator(models_dir)
@@ -40,9 +41,9 @@ def evaluate_run(cfg: EvaluateConfig, train_cfg: TrainConfig, *, data_dir, judge
     latent = int(generator.input_shape[-1])
     noise = fixed_noise(cfg.seed, cfg.samples, latent, train_cfg.noise)
     generated = np.asarray(generator.predict(noise, batch_size=500, verbose=0), np.float32)
-    keras.utils.set_random_seed(train_cfg.seed)
-    untrained, _ = build_gan_models(train_cfg.arch, latent_dim=latent, image_shape=train.images.shape[1:],
-                                    options=train_cfg.model)
+    # the trained run's starting point (its seed and precision), with the saved generator's latent size
+    untrained, _ = build_networks(dataclasses.replace(train_cfg, latent_dim=latent), train.images.shape[1:],
+                                  seed=train_cfg.seed)
     baseline = np.asarray(untrained.predict(noise, batch_size=500, verbose=0), np.float32)
     result, pairs = evaluate_digits(judge, generated, baseline, train.images, test.images,
                                     confidence=cfg.confidence, min_share=cfg.min_share)

@@ -6,11 +6,15 @@ plots/images/samples/<step>.png and plots/images/fresh/<step>.png; and history/{
 training_log.txt and timing.json.
 Checkpoints go to --checkpoints (outside DVC's outputs, so a rerun after an interruption finds
 them and resumes); they are removed when the run completes.
+
+With ``strategy: multi_worker`` every worker runs this same command (TF_CONFIG tells each its
+task); only the chief writes the folders above, the others write to a scratch folder that is removed.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from ..config import TrainConfig, load_section
@@ -24,29 +28,46 @@ def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpo
     """Train from ``cfg`` on ``data_dir``'s training images; write models and reports. Returns the TrainResult.
 
     ``where`` (e.g. "params.yaml: train.mnist") prefixes errors about settings that only the data can refute.
+    Under ``multi_worker``, a worker other than the chief writes nothing that outlives the call.
     """
-    import keras
+    from ..training import distribute
+
+    if cfg.strategy == "multi_worker" and cfg.checkpoint_interval:
+        raise ConfigError(f"{where}.checkpoint_interval: must be 0 with strategy multi_worker (resuming would need "
+                          f"every worker to restore the same checkpoint), got {cfg.checkpoint_interval}")
+    strategy = distribute.make_strategy(cfg.strategy)  # first: multi_worker must start before any TensorFlow op
+    if distribute.is_chief(strategy):
+        return _train(cfg, strategy, data_dir=data_dir, models_dir=models_dir, reports_dir=reports_dir,
+                      checkpoint_dir=checkpoint_dir, progress=progress, where=where)
+    with tempfile.TemporaryDirectory(prefix="ganpipe-worker-") as scratch:  # TF's pattern for non-chief workers
+        return _train(cfg, strategy, data_dir=data_dir, models_dir=Path(scratch) / "models",
+                      reports_dir=Path(scratch) / "reports", checkpoint_dir=None, progress=False, where=where)
+
+
+def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, checkpoint_dir, progress, where):
     from dvclive import Live
 
     from ..data.training import load_training_images
-    from ..models import build_gan_models
-    from ..training import checkpoint
+    from ..training import checkpoint, distribute
     from ..training.export import save_models
     from ..training.gan import GAN, ArraySampler, TrainingDiverged
     from ..training.loop import train, write_history_txt
+    from ..training.networks import build_networks
 
     images = load_training_images(data_dir)
     if cfg.batch_size > len(images):
         raise ConfigError(f"{where}.batch_size: {cfg.batch_size} is larger than the {len(images)} training images in {data_dir}")
+    if cfg.batch_size % distribute.replicas(strategy):
+        raise ConfigError(f"{where}.batch_size: {cfg.batch_size} does not split evenly over the "
+                          f"{distribute.replicas(strategy)} replicas of strategy {cfg.strategy}")
     def build(seed):
-        keras.utils.set_random_seed(seed)
         try:
-            return build_gan_models(cfg.arch, latent_dim=cfg.latent_dim, image_shape=images.shape[1:], options=cfg.model)
+            return build_networks(cfg, images.shape[1:], seed=seed, strategy=strategy)
         except ConfigError as exc:
             raise ConfigError(f"{where}.{exc}") from None
 
     generator, discriminator = build(cfg.seed)
-    gan = GAN.from_config(cfg, generator, discriminator, ArraySampler(images))
+    gan = GAN.from_config(cfg, generator, discriminator, ArraySampler(images), strategy=strategy)
 
     reports_dir = Path(reports_dir)
     with Live(dir=str(reports_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
