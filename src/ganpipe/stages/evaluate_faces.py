@@ -7,6 +7,7 @@ Both come with the same numbers for real faces (floor) and for an untrained gene
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -25,9 +26,9 @@ def evaluate_face_run(cfg: EvaluateFacesConfig, train_cfg: TrainConfig, *, data_
 
     from ..data.training import load_training_images
     from ..evaluation.faces import evaluate_faces
-    from ..models import build_gan_models
     from ..training.export import load_generator
     from ..training.gan import fixed_noise
+    from ..training.networks import build_networks
 
     faces = load_training_images(data_dir)
     generator = load_generator(models_dir)
@@ -43,9 +44,9 @@ def evaluate_face_run(cfg: EvaluateFacesConfig, train_cfg: TrainConfig, *, data_
     latent = int(generator.input_shape[-1])
     noise = fixed_noise(cfg.seed, cfg.samples, latent, train_cfg.noise)
     generated = np.asarray(generator.predict(noise, batch_size=250, verbose=0), np.float32)
-    keras.utils.set_random_seed(train_cfg.seed)
-    untrained, _ = build_gan_models(train_cfg.arch, latent_dim=latent, image_shape=faces.shape[1:],
-                                    options=train_cfg.model)
+    # the trained run's starting point (its seed and precision), with the saved generator's latent size
+    untrained, _ = build_networks(dataclasses.replace(train_cfg, latent_dim=latent), faces.shape[1:],
+                                  seed=train_cfg.seed)
     baseline = np.asarray(untrained.predict(noise, batch_size=250, verbose=0), np.float32)
     result = evaluate_faces(extractor, generated, baseline, faces, detect_samples=cfg.detect_samples,
                             threshold=cfg.threshold)
