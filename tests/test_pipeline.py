@@ -75,6 +75,14 @@ def test_repro_noop_forced_rerun_and_experiment(project):
     assert "Running stage 'train@anime'" in forced
     assert (root / "dvc.lock").read_text() == lock
 
+    # dvc plots show renders the declared plots: losses, accuracy and the per-step sample grids
+    sh(dvc + ["plots", "show", "-o", str(root / "plots_html")], root, env)
+    html = (root / "plots_html" / "index.html").read_text()
+    for needle in ("d_loss", "g_loss", "d_acc"):
+        assert needle in html, needle
+    assert len(list((root / "plots_html" / "static").glob("*samples*3.png"))) >= 1, \
+        sorted(p.name for p in (root / "plots_html" / "static").iterdir())
+
     shown = sh(dvc + ["metrics", "show", "--json"], root, env)
     assert "g_loss" in shown and "steps_per_s" in shown and "ks_distance" in shown
     sh(["git", "add", "-A"], root, env)
