@@ -6,7 +6,6 @@ those training images (bottom row).
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -24,27 +23,17 @@ def evaluate_run(cfg: EvaluateConfig, train_cfg: TrainConfig, *, data_dir, judge
 
     from ..data.binfmt import read_split
     from ..evaluation.digits import evaluate_digits
+    from ..evaluation.sampling import load_checked_generator, trained_and_untrained
     from ..reporting.figures import save_image_grid
-    from ..training.export import load_generator
-    from ..training.gan import fixed_noise
-    from ..training.networks import build_networks
 
     train, test = read_split(data_dir, "Train"), read_split(data_dir, "Test")
-    generator = load_generator(models_dir)
-    if tuple(generator.output_shape[1:]) != train.images.shape[1:]:
-        raise GanpipeError(f"{models_dir}: the generator draws {tuple(generator.output_shape[1:])} images, "
-                           f"the data in {data_dir} is {train.images.shape[1:]}")
+    generator = load_checked_generator(models_dir, train.images.shape[1:], data_dir)
     judge_path = Path(judge_dir) / "classifier.keras"
     if not judge_path.is_file():
         raise GanpipeError(f"{judge_path}: judge not found (run the judge stage first)")
     judge = keras.models.load_model(judge_path)
-    latent = int(generator.input_shape[-1])
-    noise = fixed_noise(cfg.seed, cfg.samples, latent, train_cfg.noise)
-    generated = np.asarray(generator.predict(noise, batch_size=500, verbose=0), np.float32)
-    # the trained run's starting point (its seed and precision), with the saved generator's latent size
-    untrained, _ = build_networks(dataclasses.replace(train_cfg, latent_dim=latent), train.images.shape[1:],
-                                  seed=train_cfg.seed)
-    baseline = np.asarray(untrained.predict(noise, batch_size=500, verbose=0), np.float32)
+    generated, baseline = trained_and_untrained(generator, train_cfg, seed=cfg.seed, count=cfg.samples,
+                                                image_shape=train.images.shape[1:], batch_size=500)
     result, pairs = evaluate_digits(judge, generated, baseline, train.images, test.images,
                                     confidence=cfg.confidence, min_share=cfg.min_share)
     reports = Path(reports_dir)

@@ -7,11 +7,8 @@ Both come with the same numbers for real faces (floor) and for an untrained gene
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
-
-import numpy as np
 
 from ..config import EvaluateFacesConfig, TrainConfig, load_section
 from ..errors import GanpipeError
@@ -26,28 +23,18 @@ def evaluate_face_run(cfg: EvaluateFacesConfig, train_cfg: TrainConfig, *, data_
 
     from ..data.training import load_training_images
     from ..evaluation.faces import evaluate_faces
-    from ..training.export import load_generator
-    from ..training.gan import fixed_noise
-    from ..training.networks import build_networks
+    from ..evaluation.sampling import load_checked_generator, trained_and_untrained
 
     faces = load_training_images(data_dir)
-    generator = load_generator(models_dir)
-    if tuple(generator.output_shape[1:]) != faces.shape[1:]:
-        raise GanpipeError(f"{models_dir}: the generator draws {tuple(generator.output_shape[1:])} images, "
-                           f"the faces in {data_dir} are {faces.shape[1:]}")
+    generator = load_checked_generator(models_dir, faces.shape[1:], data_dir)
     if len(faces) < 4:
         raise GanpipeError(f"{data_dir}: {len(faces)} faces; at least 4 are needed for two real sets")
     model_path = Path(features_dir) / "autoencoder.keras"
     if not model_path.is_file():
         raise GanpipeError(f"{model_path}: face feature extractor not found (run the face_features stage first)")
     extractor = keras.models.load_model(model_path)
-    latent = int(generator.input_shape[-1])
-    noise = fixed_noise(cfg.seed, cfg.samples, latent, train_cfg.noise)
-    generated = np.asarray(generator.predict(noise, batch_size=250, verbose=0), np.float32)
-    # the trained run's starting point (its seed and precision), with the saved generator's latent size
-    untrained, _ = build_networks(dataclasses.replace(train_cfg, latent_dim=latent), faces.shape[1:],
-                                  seed=train_cfg.seed)
-    baseline = np.asarray(untrained.predict(noise, batch_size=250, verbose=0), np.float32)
+    generated, baseline = trained_and_untrained(generator, train_cfg, seed=cfg.seed, count=cfg.samples,
+                                                image_shape=faces.shape[1:])
     result = evaluate_faces(extractor, generated, baseline, faces, detect_samples=cfg.detect_samples,
                             threshold=cfg.threshold)
     write_json_atomic(Path(reports_dir) / "quality.json", result)
