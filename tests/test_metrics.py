@@ -25,8 +25,12 @@ def test_frechet_distance_is_zero_for_identical_sets_and_grows_with_shift():
 
 
 def test_frechet_distance_rejects_bad_shapes():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="equal d"):
         metrics.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="n>1"):
+        metrics.frechet_distance(np.zeros((1, 3)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="n>1, d"):
+        metrics.frechet_distance(np.zeros(5), np.zeros(5))
 
 
 def test_inception_score_bounds():

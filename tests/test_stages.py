@@ -1,6 +1,5 @@
 """Stage entry points as DVC runs them: exit status, one-line errors, outputs on disk."""
 
-import struct
 import subprocess
 import sys
 
@@ -10,13 +9,9 @@ import pytest
 from ganpipe.stages import plots, prepare_mnist
 from ganpipe.stages import train as train_stage
 
-from .conftest import REPO, write_params
+from .conftest import REPO, png_size, write_params
 
 
-def png_size(path):
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", head[16:24])
 
 
 PREP = "prepare_mnist:\n  source: {source}\n  test_fraction: 0.2\n  seed: 0\n"

@@ -19,6 +19,8 @@ import yaml
 
 from .errors import ConfigError
 from .models import REGISTRY
+from .training.distribute import STRATEGIES
+from .training.precision import PRECISIONS
 
 T = TypeVar("T")
 
@@ -122,9 +124,9 @@ class TrainConfig:
     seed: int = _rule(low=0, doc="seeds weight initialisation, batches, noise and the sample-grid noise")
     steps_per_call: int = _rule(low=1, high=50, doc="training steps compiled into one call (speed only)")
     xla: bool = _rule(doc="compile the step with XLA: faster for dense nets, slower for the DCGAN on CPU")
-    precision: str = _rule(choices=("float32", "mixed_bfloat16"),
+    precision: str = _rule(choices=PRECISIONS,
                            doc="float32, or mixed_bfloat16: layers compute in bfloat16, variables stay float32")
-    strategy: str = _rule(choices=("auto", "single", "mirrored", "multi_worker"),
+    strategy: str = _rule(choices=STRATEGIES,
                           doc="tf.distribute strategy: auto = mirrored over >1 local GPUs, else single")
 
 

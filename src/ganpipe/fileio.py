@@ -74,12 +74,20 @@ def write_json_atomic(path: str | os.PathLike, obj) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+def sha256_array(array) -> str:
+    """sha256 of an array's bytes in C order: what ``array.tofile`` writes, hashed without reading the file back."""
+    import numpy as np
+
+    return hashlib.sha256(memoryview(np.ascontiguousarray(array)).cast("B")).hexdigest()
+
+
+def write_array(path: str | os.PathLike, array) -> dict:
+    """``array.tofile(path)`` (headerless, C order); return the file's manifest record: count, bytes, sha256."""
+    import numpy as np
+
+    array = np.ascontiguousarray(array)
+    array.tofile(path)
+    return {"count": len(array), "bytes": array.nbytes, "sha256": sha256_array(array)}
 
 
 @contextlib.contextmanager

@@ -43,16 +43,14 @@ def scene_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index])
 
 
-def draw_scene(rng: np.random.Generator, size: tuple[int, int] | None = None) -> Image.Image:
-    """Draw one scene: an RGB picture of ``size`` (width, height), or a random 224..320 px size.
+def draw_scene(rng: np.random.Generator) -> Image.Image:
+    """Draw one scene: an RGB picture of a random size, 224..320 px a side.
 
     The character's face is 0.3-0.54 of the scene's short side wide, placed at random with the
     head inside the picture (shoulders may run off the bottom edge) and tilted by up to
     ``TILT_DEG`` degrees either way.
     """
-    if size is None:
-        size = (int(rng.integers(224, 321)), int(rng.integers(224, 321)))
-    width, height = size
+    width, height = int(rng.integers(224, 321)), int(rng.integers(224, 321))
     k = SUPERSAMPLE
     canvas = _background(rng, width * k, height * k)
     short = min(width, height) * k

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..fileio import atomic_path
+from ..fileio import atomic_dir, write_array, write_json_atomic
 
 IMAGE_SHAPE = (28, 28, 1)
 IMAGE_BYTES = 28 * 28
@@ -56,18 +56,21 @@ def check_split(images: np.ndarray, labels: np.ndarray, *, where: str) -> None:
         raise DataError(f"{where}: labels must be uint8 of shape (N,), got {labels.dtype} {labels.shape}")
     if len(images) != len(labels):
         raise DataError(f"{where}: {len(images)} images but {len(labels)} labels")
+    check_labels(labels, where=where)
+
+
+def check_labels(labels: np.ndarray, *, where: str) -> None:
+    """Raise DataError naming ``where`` and the first label outside 0..9."""
     if len(labels) and labels.max() >= NUM_CLASSES:
         bad = int(np.argmax(labels >= NUM_CLASSES))
         raise DataError(f"{where}: label {int(labels[bad])} at index {bad} is outside 0-9")
 
 
-def write_split(folder: str | os.PathLike, split: str, data: Split) -> tuple[Path, Path]:
-    """Write ``images<split>.bin`` and ``labels<split>.bin`` atomically; return their paths."""
+def write_split(folder: str | os.PathLike, split: str, data: Split) -> dict[str, dict]:
+    """Write ``images<split>.bin`` and ``labels<split>.bin`` into ``folder`` (a folder being written as a
+    unit, see :func:`write_dataset`); return each file's manifest record by name."""
     paths = image_file(folder, split), label_file(folder, split)
-    for path, array in zip(paths, (data.images, data.labels)):
-        with atomic_path(path) as tmp:
-            np.ascontiguousarray(array, dtype=np.uint8).tofile(tmp)
-    return paths
+    return {path.name: write_array(path, array) for path, array in zip(paths, (data.images, data.labels))}
 
 
 def read_images_bin(path: str | os.PathLike, *, mmap: bool = False) -> np.ndarray:
@@ -88,15 +91,13 @@ def read_labels_bin(path: str | os.PathLike) -> np.ndarray:
     if _file_size(path) == 0:
         raise DataError(f"{path}: file is empty, expected one byte per label")
     labels = np.fromfile(path, dtype=np.uint8)
-    if labels.max() >= NUM_CLASSES:
-        bad = int(np.argmax(labels >= NUM_CLASSES))
-        raise DataError(f"{path}: label {int(labels[bad])} at index {bad} is outside 0-9")
+    check_labels(labels, where=str(path))
     return labels
 
 
-def read_split(folder: str | os.PathLike, split: str, *, mmap: bool = False) -> Split:
+def read_split(folder: str | os.PathLike, split: str) -> Split:
     """Read one split of a .bin folder, checking image and label counts agree."""
-    images = read_images_bin(image_file(folder, split), mmap=mmap)
+    images = read_images_bin(image_file(folder, split))
     labels = read_labels_bin(label_file(folder, split))
     if len(images) != len(labels):
         raise DataError(
@@ -118,14 +119,11 @@ def write_dataset(folder: str | os.PathLike, train: Split, test: Split, *, sourc
 
     The manifest records the source, image shape and, per file, its element count, size and sha256.
     """
-    from ..fileio import atomic_dir, sha256_file, write_json_atomic
-
     folder = Path(folder)
     with atomic_dir(folder) as tmp:
         files = {}
         for split, data in zip(SPLITS, (train, test)):
-            for path in write_split(tmp, split, data):
-                files[path.name] = {"count": len(data), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+            files.update(write_split(tmp, split, data))
         manifest = {
             "format": "headerless uint8; images 784 bytes each (28x28 row-major), labels 1 byte each",
             "image_shape": list(IMAGE_SHAPE),

@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DataError
-from ..fileio import atomic_dir, sha256_file, write_json_atomic
+from ..fileio import atomic_dir, write_array, write_json_atomic
 
 if TYPE_CHECKING:
     from ..config import PrepareAnimeConfig
@@ -272,9 +272,8 @@ def write_faces(out_dir: str | os.PathLike, faces: np.ndarray, manifest: dict) -
     if faces.dtype != np.uint8 or faces.ndim != 4 or faces.shape[3] != 3 or faces.shape[1] != faces.shape[2]:
         raise DataError(f"faces must be uint8 of shape (N, S, S, 3), got {faces.dtype} {faces.shape}")
     with atomic_dir(out_dir) as tmp:
-        np.ascontiguousarray(faces).tofile(tmp / FACES_FILE)
-        manifest = {**manifest, "image_shape": list(faces.shape[1:]), "files": {FACES_FILE: {
-            "count": len(faces), "bytes": (tmp / FACES_FILE).stat().st_size, "sha256": sha256_file(tmp / FACES_FILE)}}}
+        record = write_array(tmp / FACES_FILE, faces)
+        manifest = {**manifest, "image_shape": list(faces.shape[1:]), "files": {FACES_FILE: record}}
         write_json_atomic(tmp / MANIFEST_FILE, manifest)
     return manifest
 

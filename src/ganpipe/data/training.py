@@ -9,8 +9,9 @@ import numpy as np
 
 from ..errors import DataError
 from .binfmt import image_file, read_split
+from .gauss1d import SAMPLES_FILE, read_gauss1d
 
-FACES_FILE = "faces.bin"
+FACES_FILE = "faces.bin"  # as in .faces, which is imported only when needed (it pulls in PIL and animeface)
 
 
 def load_training_images(folder: str | os.PathLike) -> np.ndarray:
@@ -20,9 +21,7 @@ def load_training_images(folder: str | os.PathLike) -> np.ndarray:
     (prepare_gauss1d) -> float32 (N, 1); else the MNIST-style ``imagesTrain.bin`` -> uint8 (N, 28, 28, 1).
     """
     folder = Path(folder)
-    if (folder / "samples.bin").is_file():
-        from .gauss1d import read_gauss1d
-
+    if (folder / SAMPLES_FILE).is_file():
         return read_gauss1d(folder)[0]
     if (folder / FACES_FILE).is_file():
         from .faces import read_faces_bin

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import metrics
-from .judge import judge_outputs
+from .judge import judge_outputs, scale
 
 
 def judged(features_ref, probs, features, *, confidence: float, min_share: float) -> dict:
@@ -33,13 +33,13 @@ def evaluate_digits(judge, generated: np.ndarray, untrained: np.ndarray, train: 
     real = train[np.random.default_rng(0).permutation(len(train))[: min(len(generated), len(train))]]
     f_real, p_real = judge_outputs(judge, real)
     f_untrained, p_untrained = judge_outputs(judge, untrained)
-    train_pixels = train.astype(np.float32) / 127.5 - 1.0
-    share, threshold = metrics.memorisation_share(generated, train_pixels, test.astype(np.float32) / 127.5 - 1.0)
+    train_pixels = scale(train)
+    dist, nearest = metrics.nearest_distances(generated, train_pixels)
+    share, threshold = metrics.memorisation_share(generated, train_pixels, scale(test), generated_nearest=dist)
     result = judged(f_test, p_gen, f_gen, confidence=confidence, min_share=min_share)
     result["memorised_share"] = round(share, 4)
     result["memorisation_threshold"] = round(threshold, 4)
     result["real"] = judged(f_test, p_real, f_real, confidence=confidence, min_share=min_share)
     result["untrained"] = judged(f_test, p_untrained, f_untrained, confidence=confidence, min_share=min_share)
-    dist, nearest = metrics.nearest_distances(generated, train_pixels)
     closest = np.argsort(dist)[:8]
     return result, np.stack([closest, nearest[closest]], axis=1)

@@ -17,6 +17,7 @@ from keras import layers
 from .judge import scale
 
 FEATURES_LAYER = "features"
+FEATURES_FILE = "autoencoder.keras"  # in the face_features stage's model folder
 
 
 def build_face_autoencoder(*, image_shape: tuple[int, ...], feature_dim: int) -> keras.Model:

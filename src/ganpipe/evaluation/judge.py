@@ -12,6 +12,7 @@ import numpy as np
 from keras import layers
 
 FEATURES_LAYER = "features"
+JUDGE_FILE = "classifier.keras"  # in the judge stage's model folder
 
 
 def build_judge(*, image_shape: tuple[int, ...], num_classes: int = 10) -> keras.Model:

@@ -80,12 +80,20 @@ def nearest_distances(queries: np.ndarray, references: np.ndarray, *, exclude_se
     return best, where
 
 
-def memorisation_share(generated: np.ndarray, train: np.ndarray, real_reference: np.ndarray) -> tuple[float, float]:
+def memorisation_threshold(real_reference: np.ndarray, train: np.ndarray) -> float:
+    """How close a typical real image is to the training set: the median nearest-neighbour distance
+    from ``real_reference`` images (e.g. the test split) to ``train``."""
+    return float(np.median(nearest_distances(real_reference, train)[0]))
+
+
+def memorisation_share(generated: np.ndarray, train: np.ndarray, real_reference: np.ndarray, *,
+                       generated_nearest: np.ndarray | None = None) -> tuple[float, float]:
     """Share of generated samples closer to their nearest training image than a typical real image is.
 
-    "Typical" is the median nearest-neighbour distance from ``real_reference`` images (e.g. the test
-    split) to the training set. Returns (share, that threshold).
+    Returns (share, the :func:`memorisation_threshold`). ``generated_nearest``: the generated samples'
+    distances from :func:`nearest_distances`, if the caller has them already.
     """
-    threshold = float(np.median(nearest_distances(real_reference, train)[0]))
-    gen_nearest = nearest_distances(generated, train)[0]
-    return float((gen_nearest < threshold).mean()), threshold
+    threshold = memorisation_threshold(real_reference, train)
+    if generated_nearest is None:
+        generated_nearest = nearest_distances(generated, train)[0]
+    return float((generated_nearest < threshold).mean()), threshold

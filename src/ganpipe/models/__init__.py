@@ -22,6 +22,23 @@ from ..errors import ConfigError
 
 OUTPUT_DTYPE = "float32"  # the dtype policy of every network's output layer, whatever the global one
 
+
+def image_head(x, image_shape: tuple[int, ...]):
+    """A dense generator's output: Dense(prod(image_shape), tanh), reshaped to the images as "image" (OUTPUT_DTYPE)."""
+    import math
+
+    from keras import layers
+
+    x = layers.Dense(math.prod(image_shape), activation="tanh")(x)
+    return layers.Reshape(image_shape, name="image", dtype=OUTPUT_DTYPE)(x)
+
+
+def validity_head(x):
+    """Every discriminator's output: Dense(1, sigmoid) named "validity", in OUTPUT_DTYPE."""
+    from keras import layers
+
+    return layers.Dense(1, activation="sigmoid", name="validity", dtype=OUTPUT_DTYPE)(x)
+
 REGISTRY: dict[str, str] = {
     "dense": "ganpipe.models.dense:build",
     "dcgan64": "ganpipe.models.dcgan:build_dcgan64",

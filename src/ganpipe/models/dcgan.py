@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from . import OUTPUT_DTYPE
+from . import OUTPUT_DTYPE, validity_head
 
 BN_MOMENTUM = 0.5
 SLOPE = 0.2
@@ -47,9 +47,7 @@ def build_discriminator(*, image_shape: tuple[int, ...]) -> keras.Model:
         if i:
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.LeakyReLU(negative_slope=SLOPE)(x)
-    x = layers.Flatten()(x)
-    validity = layers.Dense(1, activation="sigmoid", name="validity", dtype=OUTPUT_DTYPE)(x)
-    return keras.Model(img, validity, name="discriminator")
+    return keras.Model(img, validity_head(layers.Flatten()(x)), name="discriminator")
 
 
 def build_dcgan64(*, latent_dim: int, image_shape: tuple[int, ...]):
@@ -80,5 +78,4 @@ def build_dcgan28(*, latent_dim: int, image_shape: tuple[int, ...]):
     y = inp
     for f in (filters, 2 * filters):
         y = layers.Dropout(0.3)(layers.LeakyReLU(negative_slope=SLOPE)(layers.Conv2D(f, 5, strides=2, padding="same")(y)))
-    validity = layers.Dense(1, activation="sigmoid", name="validity", dtype=OUTPUT_DTYPE)(layers.Flatten()(y))
-    return generator, keras.Model(inp, validity, name="discriminator")
+    return generator, keras.Model(inp, validity_head(layers.Flatten()(y)), name="discriminator")

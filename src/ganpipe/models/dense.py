@@ -8,12 +8,10 @@ sigmoid. 665,089 parameters for 28x28x1.
 
 from __future__ import annotations
 
-import math
-
 import keras
 from keras import layers
 
-from . import OUTPUT_DTYPE
+from . import image_head, validity_head
 
 
 def build_generator(*, latent_dim: int, image_shape: tuple[int, ...]) -> keras.Model:
@@ -24,9 +22,7 @@ def build_generator(*, latent_dim: int, image_shape: tuple[int, ...]) -> keras.M
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         x = layers.BatchNormalization(momentum=0.8)(x)
-    x = layers.Dense(math.prod(image_shape), activation="tanh")(x)
-    img = layers.Reshape(image_shape, name="image", dtype=OUTPUT_DTYPE)(x)
-    return keras.Model(z, img, name="generator")
+    return keras.Model(z, image_head(x, image_shape), name="generator")
 
 
 def build_discriminator(*, image_shape: tuple[int, ...]) -> keras.Model:
@@ -36,8 +32,7 @@ def build_discriminator(*, image_shape: tuple[int, ...]) -> keras.Model:
     for width in (512, 512):
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
-    validity = layers.Dense(1, activation="sigmoid", name="validity", dtype=OUTPUT_DTYPE)(x)
-    return keras.Model(img, validity, name="discriminator")
+    return keras.Model(img, validity_head(x), name="discriminator")
 
 
 def build(*, latent_dim: int, image_shape: tuple[int, ...]):

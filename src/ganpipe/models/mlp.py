@@ -14,31 +14,20 @@ Registry entries (``arch`` in params.yaml, options in ``model``):
 
 from __future__ import annotations
 
-import math
-
 import keras
 from keras import layers
 
-from . import OUTPUT_DTYPE, dense
-
-
-def _image_out(x, image_shape):
-    x = layers.Dense(math.prod(image_shape), activation="tanh")(x)
-    return layers.Reshape(image_shape, name="image", dtype=OUTPUT_DTYPE)(x)
-
-
-def _validity(x):
-    return layers.Dense(1, activation="sigmoid", name="validity", dtype=OUTPUT_DTYPE)(x)
+from . import OUTPUT_DTYPE, dense, image_head, validity_head
 
 
 def build_dense_small(*, latent_dim: int, image_shape: tuple[int, ...]):
     hidden, slope = 128, 0.01
     z = keras.Input((latent_dim,), name="noise")
     x = layers.LeakyReLU(negative_slope=slope)(layers.Dense(hidden)(z))
-    generator = keras.Model(z, _image_out(x, image_shape), name="generator")
+    generator = keras.Model(z, image_head(x, image_shape), name="generator")
     img = keras.Input(image_shape, name="image")
     y = layers.LeakyReLU(negative_slope=slope)(layers.Dense(hidden)(layers.Flatten()(img)))
-    return generator, keras.Model(img, _validity(y), name="discriminator")
+    return generator, keras.Model(img, validity_head(y), name="discriminator")
 
 
 def build_dense_sgd(*, latent_dim: int, image_shape: tuple[int, ...]):
@@ -47,7 +36,7 @@ def build_dense_sgd(*, latent_dim: int, image_shape: tuple[int, ...]):
     y = layers.Flatten()(img)
     for width in (512, 256):
         y = layers.LeakyReLU(negative_slope=0.2)(layers.Dense(width)(y))
-    return generator, keras.Model(img, _validity(y), name="discriminator")
+    return generator, keras.Model(img, validity_head(y), name="discriminator")
 
 
 def build_mlp_dropout(*, latent_dim: int, image_shape: tuple[int, ...], g_hidden: list, d_hidden: list, dropout: float):
@@ -57,12 +46,12 @@ def build_mlp_dropout(*, latent_dim: int, image_shape: tuple[int, ...], g_hidden
     x = z
     for width in g_hidden:
         x = layers.Dropout(dropout)(layers.Dense(int(width), activation="relu")(x))
-    generator = keras.Model(z, _image_out(x, image_shape), name="generator")
+    generator = keras.Model(z, image_head(x, image_shape), name="generator")
     img = keras.Input(image_shape, name="image")
     y = layers.Flatten()(img)
     for width in d_hidden:
         y = layers.Dropout(dropout)(layers.Dense(int(width), activation="relu")(y))
-    return generator, keras.Model(img, _validity(y), name="discriminator")
+    return generator, keras.Model(img, validity_head(y), name="discriminator")
 
 
 def build_gauss1d(*, latent_dim: int, image_shape: tuple[int, ...], g_hidden: int, d_hidden: int):
@@ -75,4 +64,4 @@ def build_gauss1d(*, latent_dim: int, image_shape: tuple[int, ...], g_hidden: in
     v = keras.Input((1,), name="value")
     y = layers.Dense(d_hidden, activation="elu")(v)
     y = layers.Dense(d_hidden, activation="elu")(y)
-    return generator, keras.Model(v, _validity(y), name="discriminator")
+    return generator, keras.Model(v, validity_head(y), name="discriminator")

@@ -90,13 +90,9 @@ def drop_rows(markdown: str, words=_NOISY_METRICS) -> str:
 
 
 def _num(value, digits: int = 4) -> str:
-    if isinstance(value, bool) or value is None:
-        return "–" if value is None else str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
+    if value is None:
+        return "–"
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
 def quality_table(quality: dict) -> str:

@@ -12,33 +12,29 @@ from pathlib import Path
 import numpy as np
 
 from ..config import EvaluateConfig, TrainConfig, load_section
-from ..errors import GanpipeError
 from ..fileio import write_json_atomic
 from . import _entry
 
 
 def evaluate_run(cfg: EvaluateConfig, train_cfg: TrainConfig, *, data_dir, judge_dir, models_dir, reports_dir) -> dict:
     """Generate ``cfg.samples`` images from the trained and from an untrained generator; judge them."""
-    import keras
-
     from ..data.binfmt import read_split
     from ..evaluation.digits import evaluate_digits
+    from ..evaluation.judge import JUDGE_FILE, scale
     from ..evaluation.sampling import load_checked_generator, trained_and_untrained
     from ..reporting.figures import save_image_grid
+    from ..training.export import load_made_model
 
     train, test = read_split(data_dir, "Train"), read_split(data_dir, "Test")
     generator = load_checked_generator(models_dir, train.images.shape[1:], data_dir)
-    judge_path = Path(judge_dir) / "classifier.keras"
-    if not judge_path.is_file():
-        raise GanpipeError(f"{judge_path}: judge not found (run the judge stage first)")
-    judge = keras.models.load_model(judge_path)
+    judge = load_made_model(Path(judge_dir) / JUDGE_FILE, "judge")
     generated, baseline = trained_and_untrained(generator, train_cfg, seed=cfg.seed, count=cfg.samples,
                                                 image_shape=train.images.shape[1:], batch_size=500)
     result, pairs = evaluate_digits(judge, generated, baseline, train.images, test.images,
                                     confidence=cfg.confidence, min_share=cfg.min_share)
     reports = Path(reports_dir)
     top = generated[pairs[:, 0]]
-    bottom = train.images[pairs[:, 1]].astype(np.float32) / 127.5 - 1.0
+    bottom = scale(train.images[pairs[:, 1]])
     save_image_grid(np.concatenate([top, bottom]), reports / "memorisation.png", 2, len(pairs))
     write_json_atomic(reports / "quality.json", result)
     return result

@@ -19,20 +19,17 @@ from . import _entry
 def evaluate_face_run(cfg: EvaluateFacesConfig, train_cfg: TrainConfig, *, data_dir, features_dir, models_dir,
                       reports_dir) -> dict:
     """Generate ``cfg.samples`` faces from the trained and from an untrained generator; score both."""
-    import keras
-
     from ..data.training import load_training_images
+    from ..evaluation.face_features import FEATURES_FILE
     from ..evaluation.faces import evaluate_faces
     from ..evaluation.sampling import load_checked_generator, trained_and_untrained
+    from ..training.export import load_made_model
 
     faces = load_training_images(data_dir)
     generator = load_checked_generator(models_dir, faces.shape[1:], data_dir)
     if len(faces) < 4:
         raise GanpipeError(f"{data_dir}: {len(faces)} faces; at least 4 are needed for two real sets")
-    model_path = Path(features_dir) / "autoencoder.keras"
-    if not model_path.is_file():
-        raise GanpipeError(f"{model_path}: face feature extractor not found (run the face_features stage first)")
-    extractor = keras.models.load_model(model_path)
+    extractor = load_made_model(Path(features_dir) / FEATURES_FILE, "face_features")
     generated, baseline = trained_and_untrained(generator, train_cfg, seed=cfg.seed, count=cfg.samples,
                                                 image_shape=faces.shape[1:])
     result = evaluate_faces(extractor, generated, baseline, faces, detect_samples=cfg.detect_samples,

@@ -14,8 +14,8 @@ from . import _entry
 def make_face_features(cfg: FaceFeaturesConfig, *, data_dir, model_dir, reports_dir) -> dict:
     """Train the face autoencoder on ``data_dir``'s faces.bin, save it, return its metrics."""
     from ..data.training import load_training_images
-    from ..evaluation.face_features import train_face_features
-    from ..training.export import make_keras_file_stable
+    from ..evaluation.face_features import FEATURES_FILE, train_face_features
+    from ..training.export import save_stable
 
     faces = load_training_images(data_dir)
     if faces.ndim != 4 or faces.shape[-1] != 3:
@@ -26,8 +26,7 @@ def make_face_features(cfg: FaceFeaturesConfig, *, data_dir, model_dir, reports_
     except ValueError as exc:
         raise DataError(f"{data_dir}: {exc}") from None
     with atomic_dir(model_dir) as tmp:
-        model.save(tmp / "autoencoder.keras")
-        make_keras_file_stable(tmp / "autoencoder.keras")
+        save_stable(model, tmp / FEATURES_FILE)
     result = {"reconstruction_mse": round(mse, 5), "faces": len(faces)}
     write_json_atomic(Path(reports_dir) / "metrics.json", result)
     return result

@@ -13,14 +13,13 @@ from . import _entry
 def make_judge(cfg: JudgeConfig, *, data_dir, model_dir, reports_dir) -> dict:
     """Train the judge on ``data_dir``'s training split, save it, return its metrics (test accuracy)."""
     from ..data.binfmt import read_split
-    from ..evaluation.judge import accuracy, train_judge
-    from ..training.export import make_keras_file_stable
+    from ..evaluation.judge import JUDGE_FILE, accuracy, train_judge
+    from ..training.export import save_stable
 
     train, test = read_split(data_dir, "Train"), read_split(data_dir, "Test")
     model = train_judge(train.images, train.labels, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed)
     with atomic_dir(model_dir) as tmp:
-        model.save(tmp / "classifier.keras")
-        make_keras_file_stable(tmp / "classifier.keras")
+        save_stable(model, tmp / JUDGE_FILE)
     result = {"test_accuracy": round(accuracy(model, test.images, test.labels), 4),
               "train_accuracy": round(accuracy(model, train.images, train.labels), 4),
               "train_images": len(train), "test_images": len(test)}

@@ -17,11 +17,11 @@ from ..fileio import write_text_atomic
 from . import _entry
 
 
-def make_report(cfg: ReportConfig, *, runs, out, reports_dir="reports", repo_dir=".") -> Path:
-    """Write the report for experiments ``runs`` to ``out``; return its path."""
+def make_report(*, base: str, runs, out, reports_dir="reports", repo_dir=".") -> Path:
+    """Write the report for experiments ``runs``, compared with git revision ``base``, to ``out``; return its path."""
     from ..reporting.report import build_report
 
-    text = build_report(base=cfg.base, reports_dir=reports_dir, names=list(runs), out_dir=Path(out).parent,
+    text = build_report(base=base, reports_dir=reports_dir, names=list(runs), out_dir=Path(out).parent,
                         repo_dir=repo_dir)
     write_text_atomic(out, text)
     return Path(out)
@@ -41,11 +41,9 @@ def add_arguments(p) -> None:
 
 
 def run_from_args(args) -> Path:
-    cfg = load_section(args.params, "report", ReportConfig)
-    if args.base:
-        cfg = ReportConfig(base=args.base)
-    path = make_report(cfg, runs=experiment_names(args.params), out=args.out, reports_dir=args.reports)
-    print(f"report: wrote {path} (compared with {cfg.base})")
+    base = args.base or load_section(args.params, "report", ReportConfig).base
+    path = make_report(base=base, runs=experiment_names(args.params), out=args.out, reports_dir=args.reports)
+    print(f"report: wrote {path} (compared with {base})")
     return path
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..config import TrainConfig, load_section
 from ..errors import ConfigError, GanpipeError
-from ..fileio import write_json_atomic
+from ..fileio import sha256_array, write_json_atomic
 from . import _entry
 
 
@@ -73,7 +73,8 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
     with Live(dir=str(reports_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
         try:
             result = train(gan, cfg, reports_dir=reports_dir, checkpoint_dir=checkpoint_dir,
-                           data_digest=checkpoint.digest_array(images), live=live, progress=progress,
+                           data_digest=sha256_array(images) if checkpoint_dir is not None else "",
+                           live=live, progress=progress,
                            fresh_discriminator=lambda step: build(cfg.seed + step)[1])
         except TrainingDiverged as exc:
             kept = f"; the last good checkpoint is kept in {checkpoint_dir}" if checkpoint_dir and cfg.checkpoint_interval else ""
@@ -83,7 +84,7 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
         for name, value in result.final.items():
             live.summary[name] = value
         if images.ndim == 2:  # the 1-D Gaussian GAN: how close to the target
-            for name, value in gauss1d_report(gan, cfg, data_dir, reports_dir).items():
+            for name, value in gauss1d_report(gan, cfg, images, data_dir, reports_dir).items():
                 live.summary[name] = value
     write_history_txt(result.history, reports_dir / "history")
     # timings vary from run to run: kept out of metrics.json (a stage output), so an unchanged
@@ -97,15 +98,16 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
     return result
 
 
-def gauss1d_report(gan, cfg, data_dir, reports_dir) -> dict[str, float]:
-    """1,000 values from the fixed noise: their mean, std and KS distance to the target, and histogram.png."""
-    from ..data.gauss1d import read_gauss1d
+def gauss1d_report(gan, cfg, pool, data_dir, reports_dir) -> dict[str, float]:
+    """1,000 values from the fixed noise: their mean, std and KS distance to the target, and histogram.png
+    against the training ``pool`` (N, 1) read from ``data_dir``."""
+    from ..data.gauss1d import read_gauss1d_manifest
     from ..evaluation.gauss1d import gauss1d_metrics
     from ..reporting.figures import save_histogram
     from ..training.gan import fixed_noise
     from ..training.loop import HISTOGRAM_VALUES
 
-    pool, manifest = read_gauss1d(data_dir)
+    manifest = read_gauss1d_manifest(data_dir)
     values = gan.generate(fixed_noise(cfg.seed, HISTOGRAM_VALUES, gan.latent_dim, cfg.noise))[:, 0]
     save_histogram(values, Path(reports_dir) / "histogram.png", reference=pool[:, 0],
                    target=(manifest["mean"], manifest["variance"]), title="1-D Gaussian GAN: 1,000 generated values")

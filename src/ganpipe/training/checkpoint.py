@@ -86,7 +86,5 @@ def clear(folder) -> None:
             path.unlink()
 
 
-def digest_array(array: np.ndarray) -> str:
-    return hashlib.sha256(memoryview(np.ascontiguousarray(array)).cast("B")).hexdigest()
 
 

@@ -24,12 +24,26 @@ def save_models(folder: str | os.PathLike, generator: keras.Model, discriminator
     legacy = f"generator_model_{epochs}.h5"
     with atomic_dir(folder) as tmp:
         for model, name in ((generator, GENERATOR_FILE), (discriminator, DISCRIMINATOR_FILE)):
-            model.save(tmp / name)
-            make_keras_file_stable(tmp / name)
+            save_stable(model, tmp / name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras warns that HDF5 is a legacy format: that is the point here
             generator.save(tmp / legacy)
     return [GENERATOR_FILE, DISCRIMINATOR_FILE, legacy]
+
+
+def save_stable(model: keras.Model, path: str | os.PathLike) -> None:
+    """``model.save(path)`` as a ``.keras`` file whose bytes depend on the model only (:func:`make_keras_file_stable`)."""
+    model.save(path)
+    make_keras_file_stable(path)
+
+
+def load_made_model(path: str | os.PathLike, stage: str) -> keras.Model:
+    """Load the ``.keras`` file a pipeline stage wrote (a judge, a feature extractor); GanpipeError naming
+    the file and ``stage`` if it is not there."""
+    path = Path(path)
+    if not path.is_file():
+        raise GanpipeError(f"{path}: not found (run the {stage} stage first)")
+    return keras.models.load_model(path)
 
 
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)

@@ -98,9 +98,15 @@ def draw_noise(kind: str, key, batch_size: int, latent_dim: int) -> tf.Tensor:
     raise ValueError(f"unknown noise {kind!r} (valid: normal, uniform, uniform01)")
 
 
-def fixed_noise(seed: int, count: int, latent_dim: int, kind: str = "normal") -> np.ndarray:
-    """The noise batch behind every fixed-noise sample grid of a run: (count, latent_dim) float32."""
-    key = tf.constant([seed, -1], tf.int64)  # step -1: never used by training
+def fixed_noise(seed: int, count: int, latent_dim: int, kind: str = "normal", *, stream: int = -1) -> np.ndarray:
+    """Noise (count, latent_dim) float32 from a key that training never draws (negative ``stream``).
+
+    Stream -1 is the noise batch behind every fixed-noise sample grid of a run; the fresh-noise grid
+    of step s uses stream -2 - s.
+    """
+    if stream >= 0:
+        raise ValueError(f"stream must be negative (steps >= 0 belong to training), got {stream}")
+    key = tf.constant([seed, stream], tf.int64)
     return draw_noise(kind, key, count, latent_dim).numpy()
 
 

@@ -21,15 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..fileio import ensure_dir, write_text_atomic
 from ..reporting.figures import figure_pixels, grid_figure, histogram_figure, save_pixels
 from . import checkpoint
-from .gan import GAN, METRICS, STEP_METRICS, draw_noise, fixed_noise, summarize
+from .gan import GAN, METRICS, STEP_METRICS, fixed_noise, summarize
 
 HISTOGRAM_VALUES = 1000  # generated values per histogram of a 1-D GAN
+# training_log.txt's loss columns, picked from each step's STEP_METRICS row
+_LOG_COLUMNS = [STEP_METRICS.index(m) for m in ("d_loss_real", "d_loss_fake", "g_loss")]
 GRID_KINDS = ("samples", "fresh")  # fixed-noise and fresh-noise grids: plots/images/<kind>/<step>.png
 
 # settings that only change speed or what is written, not the training itself
@@ -74,7 +75,7 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
     ``training_log.txt`` (every step's D real/fake and G losses). With ``checkpoint_dir``, saves checkpoints there and resumes from the newest one that matches
     ``cfg`` and ``data_digest``. Raises TrainingDiverged (last good checkpoint kept) on a NaN loss.
     Before each step in ``cfg.reset_discriminator_at``, D takes the weights of
-    ``fresh_discriminator(step)`` (a newly initialised twin) and its optimizer state is zeroed.
+    ``fresh_discriminator(step)`` (a newly initialised twin) and its optimizer its state as built.
 
     For 1-D data (the Gaussian GAN) the "grids" are histograms of 1,000 generated values.
     """
@@ -87,12 +88,14 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
         for stale in folder.glob("*.png"):
             stale.unlink()
     epochs = cfg.epochs
+    checkpointing = checkpoint_dir is not None and cfg.checkpoint_interval > 0
+    kept_grids = {kind: ensure_dir(Path(checkpoint_dir) / "samples" / kind) for kind in GRID_KINDS} if checkpointing else {}
     events = {
         "history": set(record_steps(epochs, cfg.history_interval)),
         "samples": set(record_steps(epochs, cfg.sample_interval)),
         "fresh": set(record_steps(epochs, cfg.fresh_sample_interval)),
         "checkpoint": set(range(cfg.checkpoint_interval - 1, epochs - 1, cfg.checkpoint_interval))
-        if cfg.checkpoint_interval and checkpoint_dir else set(),
+        if checkpointing else set(),
         "reset": {s - 1 for s in cfg.reset_discriminator_at if 0 < s < epochs},  # after s-1, before s
     }
     if events["reset"] and fresh_discriminator is None:
@@ -115,12 +118,12 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
             save_pixels(figure_pixels(fig), grid_dirs[kind] / f"{step}.png")
         return grid_dirs[kind] / f"{step}.png"
 
-    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_FINGERPRINT}
-    fingerprint = checkpoint.fingerprint(settings, data_digest)
     variables = gan.state_variables()
 
     done, history, log_parts = 0, np.zeros((0, 4)), []  # log_parts: per-chunk rows of training_log.txt
     if checkpoint_dir is not None:
+        settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_FINGERPRINT}
+        fingerprint = checkpoint.fingerprint(settings, data_digest)
         resumed = checkpoint.load_latest(checkpoint_dir, variables=variables, fingerprint=fingerprint)
         if resumed is None:
             checkpoint.clear(checkpoint_dir)
@@ -138,7 +141,7 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
 
     def save_checkpoint():
         checkpoint.save(checkpoint_dir, steps_done=done, variables=variables,
-                        records={"history": history, "step_log": np.concatenate(log_parts or [np.zeros((0, 4))])},
+                        records={"history": history, "step_log": _joined(log_parts)},
                         fingerprint=fingerprint)
 
     bar = tqdm(total=epochs, initial=done, unit="step", disable=not progress, mininterval=1.0, dynamic_ncols=True)
@@ -148,9 +151,7 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
         try:
             for step in sorted(set().union(*events.values()) - set(range(done))):
                 out = gan.train_steps(done, step - done + 1)
-                steps = np.arange(done, step + 1)[:, None]
-                picked = out[:, [STEP_METRICS.index(m) for m in ("d_loss_real", "d_loss_fake", "g_loss")]]
-                log_parts.append(np.hstack([steps, picked]))
+                log_parts.append(np.hstack([np.arange(done, step + 1)[:, None], out[:, _LOG_COLUMNS]]))
                 done, last = step + 1, summarize(out[-1])
                 if step in events["history"]:
                     row = np.array([[step, last["d_loss"], last["d_acc"], last["g_loss"]]])
@@ -159,11 +160,11 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
                         _log(live, row[0])
                 for kind in GRID_KINDS:
                     if step in events[kind]:
-                        z = noise if kind == "samples" else _fresh_noise(cfg, gan, step, n_show)
+                        z = noise if kind == "samples" else fixed_noise(cfg.seed, n_show, gan.latent_dim,
+                                                                        cfg.noise, stream=-2 - step)
                         path = render(kind, step, gan.generate(z))
-                        if checkpoint_dir is not None and cfg.checkpoint_interval:
-                            keep = ensure_dir(Path(checkpoint_dir) / "samples" / kind)
-                            shutil.copyfile(path, keep / path.name)
+                        if checkpointing:
+                            shutil.copyfile(path, kept_grids[kind] / path.name)
                 if step in events["reset"]:
                     gan.reset_discriminator(fresh_discriminator(step + 1))
                 if step in events["checkpoint"]:
@@ -171,7 +172,7 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
                 bar.update(done - bar.n)
                 bar.set_postfix({k: f"{v:.3f}" for k, v in last.items()}, refresh=False)
                 if interrupted():
-                    if checkpoint_dir is not None and cfg.checkpoint_interval and step not in events["checkpoint"]:
+                    if checkpointing and step not in events["checkpoint"]:
                         save_checkpoint()
                     raise KeyboardInterrupt
         finally:
@@ -179,7 +180,7 @@ def train(gan: GAN, cfg, *, reports_dir, checkpoint_dir=None, data_digest: str =
     wall = time.perf_counter() - started
     if last is None:  # everything was in the checkpoint already
         last = dict(zip(METRICS, history[-1, 1:])) if len(history) else {}
-    write_step_log(np.concatenate(log_parts or [np.zeros((0, 4))]), reports / "training_log.txt")
+    write_step_log(_joined(log_parts), reports / "training_log.txt")
     return TrainResult(steps=epochs, wall_time_s=wall, history=history, final=last, resumed_from=resumed_from)
 
 
@@ -207,9 +208,9 @@ def _deferred_sigint():
         signal.signal(signal.SIGINT, previous)
 
 
-def _fresh_noise(cfg, gan: GAN, step: int, count: int) -> np.ndarray:
-    key = tf.constant([cfg.seed, -2 - step], tf.int64)  # negative steps: never drawn by training
-    return draw_noise(cfg.noise, key, count, gan.latent_dim).numpy()
+def _joined(log_parts: list) -> np.ndarray:
+    """The training log's rows so far (step, d_loss_real, d_loss_fake, g_loss) as one array."""
+    return np.concatenate(log_parts or [np.zeros((0, 4))])
 
 
 def _log(live, row) -> None:
