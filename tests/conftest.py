@@ -1,12 +1,19 @@
-"""Shared fixtures: small real data, prepared once per session, and a tiny training config."""
+"""Shared set-up: small real data prepared once per session, the real params.yaml shrunk to a few
+steps, the train stage's argument list, a subprocess helper, and a few GAN steps from Python."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 
 from ganpipe.config import PrepareMnistConfig, TrainConfig
 
@@ -30,7 +37,7 @@ def tiny_train_cfg() -> TrainConfig:
 
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
     return dataclasses.replace(cfg, epochs=7, batch_size=16, history_interval=3, sample_interval=5,
-                               fresh_sample_interval=4, steps_per_call=1)
+                               fresh_sample_interval=4, steps_per_execution=1, checkpoint_interval=0)
 
 
 def png_size(path) -> tuple[int, int]:
@@ -43,3 +50,70 @@ def png_size(path) -> tuple[int, int]:
 def write_params(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@functools.lru_cache(maxsize=1)
+def _real_params() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def real_params() -> dict:
+    """A fresh copy of the repository's params.yaml."""
+    return copy.deepcopy(_real_params())
+
+
+# what every test that runs the train stage shrinks a section to (tests override single keys)
+SHRUNK_TRAIN = dict(epochs=5, batch_size=4, history_interval=2, sample_interval=3, fresh_sample_interval=0,
+                    checkpoint_interval=0, steps_per_execution=1)
+
+
+def shrunk_params(run: str = "mnist", *, base: dict | None = None, **changes) -> dict:
+    """The real params.yaml with ``train.<run>`` shrunk (SHRUNK_TRAIN, then ``changes``)."""
+    params = real_params() if base is None else base
+    params["train"][run].update(SHRUNK_TRAIN, **changes)
+    return params
+
+
+def save_params(folder: Path, params: dict) -> Path:
+    """Write ``params`` as ``folder/params.yaml`` (folder created); returns the path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def train_args(run: str, params: Path, data: Path, out: Path, *, checkpoints: bool = False) -> list[str]:
+    """The train stage's arguments writing under ``out`` (models/, reports/, and ckpt/ with ``checkpoints``)."""
+    args = [run, "--params", str(params), "--data", str(data), "--models", str(out / "models"),
+            "--reports", str(out / "reports"), "--no-progress"]
+    return args + (["--checkpoints", str(out / "ckpt")] if checkpoints else [])
+
+
+def train_cmd(*args, **kwargs) -> list[str]:
+    """:func:`train_args` as a command line for a subprocess."""
+    return [sys.executable, "-m", "ganpipe.stages.train", *train_args(*args, **kwargs)]
+
+
+def sh(args, cwd, env=None, timeout=600) -> str:
+    """Run a command; fail the test with its output unless it exits 0; return stdout + stderr."""
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(map(str, args))} (in {cwd}) failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+def train_steps(gan, count: int) -> np.ndarray:
+    """Fit ``gan`` for ``count`` more steps; every step's STEP_METRICS as float32 (count, 5)."""
+    import keras
+
+    rows = []
+
+    class Rows(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.done = gan.steps_done
+
+        def on_train_batch_end(self, batch, logs=None):
+            first, self.done = self.done, gan.steps_done
+            rows.append(gan.step_rows(first, self.done))
+
+    gan.fit(gan.steps(gan.steps_done + count), epochs=1, verbose=0, shuffle=False, callbacks=[Rows()])
+    return np.concatenate(rows)

@@ -1,4 +1,4 @@
-"""The GAN unit and the loop: real steps on the real offline digits."""
+"""The GAN unit (a keras.Model trained by fit) and the train stage: real steps on the real offline digits."""
 
 import dataclasses
 import json
@@ -10,23 +10,23 @@ import pytest
 
 from ganpipe.data.binfmt import read_split
 from ganpipe.models import build_gan_models
-from ganpipe.training.gan import GAN, ArraySampler, summarize
-from ganpipe.training.loop import record_steps
+from ganpipe.training.callbacks import record_steps
+from ganpipe.training.gan import GAN, ArraySampler, make_optimizer, summarize
 
-from .conftest import png_size
+from .conftest import png_size, train_steps
 
 
-def make_gan(images, seed=0, steps_per_call=1, batch_size=16, latent_dim=100, **kwargs):
+def make_gan(images, seed=0, steps_per_execution=1, batch_size=16, latent_dim=100, jit_compile=False, **kwargs):
     keras.utils.set_random_seed(seed)
     generator, discriminator = build_gan_models("dense", latent_dim=latent_dim, image_shape=(28, 28, 1))
-    return GAN(generator, discriminator, ArraySampler(images), lr=2e-4, d_lr=2e-4, beta_1=0.5,
-               batch_size=batch_size, seed=seed, steps_per_call=steps_per_call, **kwargs)
+    gan = GAN(generator, discriminator, ArraySampler(images), batch_size=batch_size, seed=seed, **kwargs)
+    gan.compile(make_optimizer("adam", 2e-4, 0.5), make_optimizer("adam", 2e-4, 0.5),
+                steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+    return gan
 
 
 def snapshot(model):
     return [np.array(v) for v in model.weights]
-
-
 
 
 def test_one_step_changes_every_weight_of_both_networks(mnist_dir):
@@ -34,7 +34,7 @@ def test_one_step_changes_every_weight_of_both_networks(mnist_dir):
     images = read_split(mnist_dir, "Train").images
     gan = make_gan(images)
     g_before, d_before = snapshot(gan.generator), [np.array(v) for v in gan.discriminator.trainable_variables]
-    metrics = summarize(gan.train_steps(0, 1)[-1])
+    metrics = summarize(train_steps(gan, 1)[-1])
     for var, before in zip(gan.discriminator.trainable_variables, d_before):
         assert not np.allclose(np.array(var), before), f"discriminator weight {var.path} did not change"
     # all generator weights, BatchNorm moving statistics included, move in one step
@@ -45,6 +45,7 @@ def test_one_step_changes_every_weight_of_both_networks(mnist_dir):
     assert 0.0 <= metrics["d_acc"] <= 1.0
     # two separate Adam steps for D (real, then fake), one for G, as the seed's three train_on_batch calls
     assert int(gan.d_optimizer.iterations) == 2 and int(gan.g_optimizer.iterations) == 1
+    assert gan.steps_done == 1
 
 
 def test_same_seed_same_weights_and_losses(mnist_dir):
@@ -52,32 +53,56 @@ def test_same_seed_same_weights_and_losses(mnist_dir):
     runs = []
     for _ in range(2):
         gan = make_gan(images, seed=3)
-        metrics = summarize(gan.train_steps(0, 4)[-1])
+        metrics = summarize(train_steps(gan, 4)[-1])
         runs.append((metrics, snapshot(gan.generator) + snapshot(gan.discriminator)))
     assert runs[0][0] == runs[1][0]
     for a, b in zip(runs[0][1], runs[1][1]):
         np.testing.assert_array_equal(a, b)
     other = make_gan(images, seed=4)
-    assert summarize(other.train_steps(0, 4)[-1]) != runs[0][0]
+    assert summarize(train_steps(other, 4)[-1]) != runs[0][0]
 
 
-def test_steps_per_call_changes_speed_not_results(mnist_dir):
-    """Batches and noise are keyed by (seed, step): grouping steps into calls gives the same training."""
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_steps_per_execution_changes_speed_not_results(mnist_dir, jit_compile):
+    """Batches and noise are keyed by the GAN's step counter, and fit compiles one step whatever the
+    grouping: 1, 3 or 4 steps per execution (7 steps: a partial last execution) train bit-identically."""
     images = read_split(mnist_dir, "Train").images
-    one, three = make_gan(images, steps_per_call=1), make_gan(images, steps_per_call=3)
-    m1, m3 = one.train_steps(0, 7), three.train_steps(0, 7)
-    assert m1.shape == m3.shape == (7, 5)
-    np.testing.assert_allclose(m1, m3, rtol=1e-4, atol=1e-5)
-    for a, b in zip(snapshot(one.generator), snapshot(three.generator)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    gans = [make_gan(images, steps_per_execution=k, jit_compile=jit_compile) for k in (1, 3, 4)]
+    rows = [train_steps(gan, 7) for gan in gans]
+    assert all(r.shape == (7, 5) for r in rows)
+    for gan, r in zip(gans[1:], rows[1:]):
+        np.testing.assert_array_equal(r, rows[0])
+        assert gan.steps_done == 7
+        for a, b in zip(snapshot(gan.generator), snapshot(gans[0].generator)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_step_rows_keep_every_step_of_an_execution(mnist_dir):
+    """The logs of fit show the last step of an execution; the ring buffer has each of them."""
+    images = read_split(mnist_dir, "Train").images
+    gan = make_gan(images, steps_per_execution=5)
+    seen = []
+
+    class Logs(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append((gan.steps_done, float(logs["g_loss"])))
+
+    gan.fit(gan.steps(12), epochs=1, verbose=0, shuffle=False, callbacks=[Logs()])
+    assert [done for done, _ in seen] == [5, 10, 12], "two whole executions and a partial one"
+    rows = gan.step_rows(0, 12)
+    assert len({tuple(r) for r in rows}) == 12, "twelve different steps"
+    for done, g_loss in seen:
+        assert rows[done - 1, 4] == pytest.approx(g_loss)
+    with pytest.raises(ValueError, match="only the last 64 steps"):
+        gan.step_rows(0, 65)
 
 
 def test_discriminator_learns_to_separate_real_from_noise(mnist_dir):
     """Metrics move: after some D-dominated early steps, D classifies almost everything right."""
     images = read_split(mnist_dir, "Train").images
-    gan = make_gan(images, batch_size=32, steps_per_call=5)
-    first = summarize(gan.train_steps(0, 1)[-1])
-    later = summarize(gan.train_steps(1, 60)[-1])
+    gan = make_gan(images, batch_size=32, steps_per_execution=5, jit_compile=True)
+    out = train_steps(gan, 61)
+    first, later = summarize(out[0]), summarize(out[-1])
     assert later["d_loss"] < first["d_loss"]
     assert later["d_acc"] >= 0.9
 
@@ -99,9 +124,9 @@ def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_di
     (grids / "samples" / "999.png").write_bytes(b"stale grid from an earlier, longer run")
     result = run_training(tiny_train_cfg, data_dir=mnist_dir, models_dir=models, reports_dir=reports, progress=False)
 
-    assert result.history_columns()["step"] == [0, 3, 6]
-    assert sorted(p.name for p in (grids / "samples").iterdir()) == ["0.png", "5.png", "6.png"]
-    assert sorted(p.name for p in (grids / "fresh").iterdir()) == ["0.png", "4.png", "6.png"]
+    # grids are named by the steps done: before training, every interval, and at the end
+    assert sorted(p.name for p in (grids / "samples").iterdir()) == ["0.png", "5.png", "7.png"]
+    assert sorted(p.name for p in (grids / "fresh").iterdir()) == ["0.png", "4.png", "7.png"]
     assert len((reports / "training_log.txt").read_text().splitlines()) == 1 + 7
     assert png_size(grids / "samples" / "5.png") == (640, 480)
     assert not (reports / "samples").exists()
@@ -116,7 +141,12 @@ def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_di
     assert metrics["g_loss"] == pytest.approx(result.final["g_loss"])
     timing = json.loads((reports / "timing.json").read_text())
     assert timing["steps_per_s"] > 0 and timing["wall_time_s"] > 0 and timing["resumed_from_step"] == 0
-    assert sorted(p.name for p in models.iterdir()) == ["discriminator.keras", "generator.keras", "generator_model_7.h5"]
+    assert sorted(p.name for p in models.iterdir()) == ["discriminator.keras", "generator.json", "generator.keras",
+                                                        "generator_model_7.h5"]
+    spec = json.loads((models / "generator.json").read_text())
+    assert spec == {"run": "models", "arch": "dense", "model": {}, "latent_dim": 100, "noise": "normal",
+                    "output_shape": [28, 28, 1], "output_range": [-1.0, 1.0], "seed": 0, "precision": "float32",
+                    "steps": 7}
     reloaded = keras.models.load_model(models / "generator.keras")
     legacy = keras.models.load_model(models / "generator_model_7.h5", compile=False)
     assert reloaded.input_shape == (None, 100) and reloaded.output_shape == (None, 28, 28, 1)
@@ -135,7 +165,7 @@ def test_training_is_reproducible(tmp_path, mnist_dir, tiny_train_cfg):
                      reports_dir=tmp_path / run / "r", progress=False)
         gen = keras.models.load_model(tmp_path / run / "m" / "generator.keras")
         outs.append((gen.get_weights(), (tmp_path / run / "r" / "history" / "g_loss.txt").read_bytes(),
-                     (tmp_path / run / "r" / "plots" / "images" / "samples" / "6.png").read_bytes()))
+                     (tmp_path / run / "r" / "plots" / "images" / "samples" / "7.png").read_bytes()))
     for a, b in zip(outs[0][0], outs[1][0]):
         np.testing.assert_array_equal(a, b)
     assert outs[0][1] == outs[1][1]
@@ -157,14 +187,16 @@ def test_saved_models_are_byte_stable(tmp_path):
     """A .keras file normally embeds its save time; ganpipe's do not, so DVC sees equal models as equal."""
     import time
 
-    from ganpipe.training.export import save_models
+    from ganpipe.training.export import GeneratorSpec, save_models
 
     keras.utils.set_random_seed(0)
     generator, discriminator = build_gan_models("dense", latent_dim=5, image_shape=(28, 28, 1))
-    save_models(tmp_path / "a", generator, discriminator, epochs=3)
+    spec = GeneratorSpec(run="t", arch="dense", model={}, latent_dim=5, noise="normal", output_shape=(28, 28, 1),
+                         output_range=(-1.0, 1.0), seed=0, precision="float32", steps=3)
+    save_models(tmp_path / "a", generator, discriminator, spec=spec)
     time.sleep(1.1)  # the zip and metadata clocks tick in seconds
-    save_models(tmp_path / "b", generator, discriminator, epochs=3)
-    for name in ("generator.keras", "discriminator.keras", "generator_model_3.h5"):
+    save_models(tmp_path / "b", generator, discriminator, spec=spec)
+    for name in ("generator.keras", "discriminator.keras", "generator.json", "generator_model_3.h5"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     reloaded = keras.models.load_model(tmp_path / "a" / "generator.keras")
     for a, b in zip(reloaded.get_weights(), generator.get_weights()):
@@ -196,8 +228,8 @@ def test_nan_loss_stops_training_with_step_and_loss(tmp_path, mnist_dir, tiny_tr
     from .conftest import png_size, REPO
 
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"]["mnist"].update(epochs=50, batch_size=16, lr=1e12, d_lr=1e12, steps_per_call=1,
-                                    history_interval=10, sample_interval=100)
+    params["train"]["mnist"].update(epochs=50, batch_size=16, lr=1e12, d_lr=1e12, steps_per_execution=5,
+                                    history_interval=10, sample_interval=100, checkpoint_interval=0)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     code = train_stage.main(["mnist", "--params", str(tmp_path / "params.yaml"), "--data", str(mnist_dir),
                              "--models", str(tmp_path / "m"), "--reports", str(tmp_path / "r"), "--no-progress"])

@@ -90,6 +90,15 @@ class EvaluateFacesConfig:
 
 
 @dataclass(frozen=True)
+class EvaluateGauss1dConfig:
+    """Section ``evaluate_gauss1d``: how close a 1-D GAN's values are to its normal target."""
+
+    runs: tuple = _rule(kind="names", doc="the 1-D experiments to evaluate (train.<name> on data/gauss1d)")
+    samples: int = _rule(low=2, doc="generated values per evaluation")
+    seed: int = _rule(low=0, doc="seed of the evaluation noise")
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """Section ``report``: reports/report.md."""
 
@@ -122,7 +131,7 @@ class TrainConfig:
     checkpoint_interval: int = _rule(low=0, doc="save a resumable checkpoint every this many steps; 0 = never")
     reset_discriminator_at: tuple = _rule(low=1, kind="steps", doc="re-initialise D (and its optimizer) before these steps")
     seed: int = _rule(low=0, doc="seeds weight initialisation, batches, noise and the sample-grid noise")
-    steps_per_call: int = _rule(low=1, high=50, doc="training steps compiled into one call (speed only)")
+    steps_per_execution: int = _rule(low=1, high=50, doc="training steps per compiled call of fit (Keras compile's steps_per_execution): speed only")
     xla: bool = _rule(doc="compile the step with XLA: faster for dense nets, slower for the DCGAN on CPU")
     precision: str = _rule(choices=PRECISIONS,
                            doc="float32, or mixed_bfloat16: layers compute in bfloat16, variables stay float32")

@@ -55,9 +55,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         if tmp.exists():
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a folder turned read-only ...: one line naming the file
+        tmp.unlink(missing_ok=True)
+        raise GanpipeError(f"{path}: cannot write ({_reason(exc)})") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
@@ -118,6 +125,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:  # a full disk, a folder turned read-only ...: one line naming the folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise GanpipeError(f"{path}: cannot write ({_reason(exc)})") from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

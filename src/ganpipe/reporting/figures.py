@@ -143,3 +143,32 @@ def histogram_figure(values, *, reference=None, target=None, title: str = ""):
 def save_histogram(values, path: str | os.PathLike, *, reference=None, target=None, title: str = "") -> None:
     """Write :func:`histogram_figure` as a 640x480 PNG."""
     save_figure(histogram_figure(values, reference=reference, target=target, title=title), path)
+
+
+class GridRenderer:
+    """Generated images (n, H, W, C) in [-1, 1] -> the first rows x cols as a grid: uint8 RGB pixels."""
+
+    def __init__(self, rows: int, cols: int):
+        self.rows, self.cols = int(rows), int(cols)
+        self.count = self.rows * self.cols
+
+    def __call__(self, generated: np.ndarray, steps: int | None = None) -> np.ndarray:
+        return figure_pixels(grid_figure(generated, self.rows, self.cols))
+
+
+class HistogramRenderer:
+    """Generated 1-D values (n, 1) -> their histogram over the real ``reference`` values: uint8 RGB pixels."""
+
+    count = 1000  # generated values per histogram
+
+    def __init__(self, reference: np.ndarray):
+        self.reference = np.asarray(reference).reshape(-1)
+
+    def __call__(self, generated: np.ndarray, steps: int | None = None) -> np.ndarray:
+        title = f"after {steps} steps" if steps is not None else ""
+        return figure_pixels(histogram_figure(generated[:, 0], reference=self.reference, title=title))
+
+
+def renderer_for(sample_shape: tuple[int, ...], grid: tuple[int, int], reference: np.ndarray):
+    """The picture of a run's samples: an image grid for (H, W, C) data, a histogram for 1-D values."""
+    return GridRenderer(*grid) if len(sample_shape) == 3 else HistogramRenderer(reference)

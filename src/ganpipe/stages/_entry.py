@@ -28,7 +28,7 @@ def run(body: Callable[[argparse.Namespace], None], args: argparse.Namespace) ->
             traceback.print_exc()
         print(f"ganpipe: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("ganpipe: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM where a stage turns it into this
+        print(f"ganpipe: interrupted ({exc})" if str(exc) else "ganpipe: interrupted", file=sys.stderr)
         return 130
     return 0

@@ -1,65 +1,95 @@
 """Stage train@<experiment>: train the GAN of params section ``train.<experiment>`` on a data folder.
 
-Writes models/<experiment>/ (generator/discriminator .keras + legacy generator_model_<epochs>.h5),
-and in reports/<experiment>/, through DVCLive: metrics.json, plots/metrics/*.tsv and the grids
-plots/images/samples/<step>.png and plots/images/fresh/<step>.png; and history/{d_loss,d_acc,g_loss}.txt,
-training_log.txt and timing.json.
-Checkpoints go to --checkpoints (outside DVC's outputs, so a rerun after an interruption finds
-them and resumes); they are removed when the run completes.
+Writes models/<experiment>/ (generator/discriminator .keras, generator.json: how to sample it, and
+the legacy generator_model_<epochs>.h5), and in reports/<experiment>/, through DVCLive:
+metrics.json, plots/metrics/*.tsv and the grids plots/images/{samples,fresh}/<steps done>.png; and
+history/{d_loss,d_acc,g_loss}.txt, training_log.txt and timing.json.
 
-With ``strategy: multi_worker`` every worker runs this same command (TF_CONFIG tells each its
-task); only the chief writes the folders above, the others write to a scratch folder that is removed.
+Checkpoints go to --checkpoints (outside DVC's outputs, so a rerun after an interruption finds
+them and resumes); Ctrl-C and SIGTERM save one before the stage exits; they are removed when the
+run completes. With ``strategy: multi_worker`` every worker runs this same command (TF_CONFIG
+tells each its task): only the chief writes, every worker resumes from the chief's checkpoints.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import TrainConfig, load_section
 from ..errors import ConfigError, GanpipeError
-from ..fileio import sha256_array, write_json_atomic
+from ..fileio import ensure_dir, sha256_array, write_json_atomic
 from . import _entry
 
+# settings that only change how long it runs or what is saved, not the training itself
+_NOT_IN_FINGERPRINT = {"epochs", "checkpoint_interval"}
 
-def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpoint_dir=None,
-                 progress: bool = True, where: str = "train"):
-    """Train from ``cfg`` on ``data_dir``'s training images; write models and reports. Returns the TrainResult.
 
-    ``where`` (e.g. "params.yaml: train.mnist") prefixes errors about settings that only the data can refute.
-    Under ``multi_worker``, a worker other than the chief writes nothing that outlives the call.
+@dataclass
+class TrainResult:
+    """What a run produced: steps, this process's wall time, the final losses, where it resumed."""
+
+    steps: int
+    wall_time_s: float
+    final: dict
+    resumed_from: int = 0
+
+    @property
+    def steps_per_s(self) -> float:
+        run = self.steps - self.resumed_from
+        return run / self.wall_time_s if self.wall_time_s > 0 else float("nan")
+
+
+def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpoint_dir=None, name: str = "",
+                 progress: bool = True, where: str = "train", callbacks=()) -> TrainResult:
+    """Train from ``cfg`` on ``data_dir``'s training data; write models and reports. Returns a TrainResult.
+
+    ``name`` is the run's name saved in generator.json; ``where`` (e.g. "params.yaml: train.mnist")
+    prefixes errors about settings that only the data can refute; ``callbacks`` are more Keras
+    callbacks for ``fit``. Under ``multi_worker``, a worker other than the chief writes nothing that
+    outlives the call (it reads the chief's checkpoints).
     """
     from ..training import distribute
 
-    if cfg.strategy == "multi_worker" and cfg.checkpoint_interval:
-        raise ConfigError(f"{where}.checkpoint_interval: must be 0 with strategy multi_worker (resuming would need "
-                          f"every worker to restore the same checkpoint), got {cfg.checkpoint_interval}")
     strategy = distribute.make_strategy(cfg.strategy)  # first: multi_worker must start before any TensorFlow op
+    name = name or Path(models_dir).name
     if distribute.is_chief(strategy):
         return _train(cfg, strategy, data_dir=data_dir, models_dir=models_dir, reports_dir=reports_dir,
-                      checkpoint_dir=checkpoint_dir, progress=progress, where=where)
+                      checkpoint_dir=checkpoint_dir, name=name, progress=progress, where=where, callbacks=callbacks)
     with tempfile.TemporaryDirectory(prefix="ganpipe-worker-") as scratch:  # TF's pattern for non-chief workers
         return _train(cfg, strategy, data_dir=data_dir, models_dir=Path(scratch) / "models",
-                      reports_dir=Path(scratch) / "reports", checkpoint_dir=None, progress=False, where=where)
+                      reports_dir=Path(scratch) / "reports", checkpoint_dir=checkpoint_dir, name=name,
+                      progress=False, where=where, callbacks=callbacks, writer=False)
 
 
-def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, checkpoint_dir, progress, where):
+def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, checkpoint_dir, name, progress, where,
+           callbacks, writer=True) -> TrainResult:
     from dvclive import Live
 
     from ..data.training import load_training_images
+    from ..reporting.figures import renderer_for
+    from ..training import callbacks as cb
     from ..training import checkpoint, distribute
-    from ..training.export import save_models
-    from ..training.gan import GAN, ArraySampler, TrainingDiverged
-    from ..training.loop import train, write_history_txt
+    from ..training.export import GeneratorSpec, save_models
+    from ..training.gan import ArraySampler, TrainingDiverged, build_gan
     from ..training.networks import build_networks
 
     images = load_training_images(data_dir)
+    replicas = distribute.replicas(strategy)
     if cfg.batch_size > len(images):
         raise ConfigError(f"{where}.batch_size: {cfg.batch_size} is larger than the {len(images)} training images in {data_dir}")
-    if cfg.batch_size % distribute.replicas(strategy):
+    if cfg.batch_size % replicas:
         raise ConfigError(f"{where}.batch_size: {cfg.batch_size} does not split evenly over the "
-                          f"{distribute.replicas(strategy)} replicas of strategy {cfg.strategy}")
+                          f"{replicas} replicas of strategy {cfg.strategy}")
+    bad_reset = [s for s in cfg.reset_discriminator_at if s % cfg.steps_per_execution]
+    if bad_reset:
+        raise ConfigError(f"{where}.reset_discriminator_at: step {bad_reset[0]} is not a multiple of "
+                          f"steps_per_execution {cfg.steps_per_execution} (a reset happens between executions)")
+
     def build(seed):
         try:
             return build_networks(cfg, images.shape[1:], seed=seed, strategy=strategy)
@@ -67,57 +97,81 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
             raise ConfigError(f"{where}.{exc}") from None
 
     generator, discriminator = build(cfg.seed)
-    gan = GAN.from_config(cfg, generator, discriminator, ArraySampler(images), strategy=strategy)
+    sampler = ArraySampler(images)  # outside the scope: one copy of the data, read by every replica
+    jit = cfg.xla
+    if jit and strategy is not None:
+        # XLA cannot compile a step that reads per-device copies of the variables (tested on TF 2.21)
+        print("xla: off under a tf.distribute strategy (XLA cannot compile distributed variables)", file=sys.stderr)
+        jit = False
+    with distribute.scope(strategy):
+        gan = build_gan(cfg, generator, discriminator, sampler, jit_compile=jit)
+    spec = GeneratorSpec(run=name, arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim, noise=cfg.noise,
+                         output_shape=tuple(int(d) for d in images.shape[1:]),
+                         output_range=(-1.0, 1.0) if images.ndim == 4 else None, seed=cfg.seed,
+                         precision=cfg.precision, steps=cfg.epochs)
 
     reports_dir = Path(reports_dir)
+    images_dir = reports_dir / "plots" / "images"
+    for kind in ("samples", "fresh"):  # grids of an earlier, longer run
+        for stale in ensure_dir(images_dir / kind).glob("*.png"):
+            stale.unlink()
     with Live(dir=str(reports_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
+        history = cb.History(cfg.history_interval, cfg.epochs, live)
+        render = renderer_for(images.shape[1:], cfg.grid, images)
+        save = cb.ImageSaver(images_dir, live)
+        fixed = spec.noise_batch(cfg.seed, render.count)
+        grids = {"samples": cb.SampleGrids("samples", cfg.sample_interval, cfg.epochs, noise_for=lambda done: fixed,
+                                           render=render, save=save),
+                 "fresh": cb.SampleGrids("fresh", cfg.fresh_sample_interval, cfg.epochs, render=render, save=save,
+                                         noise_for=lambda done: spec.noise_batch(cfg.seed, render.count,
+                                                                                 stream=-2 - done))}
+        stop, bar = cb.StopOnSignal(), cb.Progress(cfg.epochs, enabled=progress)
+        steps = [cb.DivergenceStop(), history, *grids.values()]
+        if cfg.reset_discriminator_at:
+            steps.append(cb.DiscriminatorReset(cfg.reset_discriminator_at, lambda step: build(cfg.seed + step)[1]))
+        resumed = 0
+        if checkpoint_dir is not None and cfg.checkpoint_interval:
+            settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_FINGERPRINT}
+            saver = cb.Checkpoint(checkpoint_dir, interval=cfg.checkpoint_interval, epochs=cfg.epochs,
+                                  fingerprint=checkpoint.fingerprint(settings, sha256_array(images)),
+                                  parts={"history": history, **grids}, writer=writer)
+            resumed = saver.restore(gan)
+            steps.append(saver)
+        started = time.perf_counter()
         try:
-            result = train(gan, cfg, reports_dir=reports_dir, checkpoint_dir=checkpoint_dir,
-                           data_digest=sha256_array(images) if checkpoint_dir is not None else "",
-                           live=live, progress=progress,
-                           fresh_discriminator=lambda step: build(cfg.seed + step)[1])
+            gan.fit(gan.steps(cfg.epochs), epochs=1, verbose=0, shuffle=False,
+                    callbacks=[*steps, stop, bar, *callbacks])
         except TrainingDiverged as exc:
             kept = f"; the last good checkpoint is kept in {checkpoint_dir}" if checkpoint_dir and cfg.checkpoint_interval else ""
             raise GanpipeError(f"{where}: {exc} (try a lower lr/d_lr){kept}") from None
-        # summary only: the last step's losses and this process's speed
-        live.step = result.steps - 1
-        for name, value in result.final.items():
-            live.summary[name] = value
-        if images.ndim == 2:  # the 1-D Gaussian GAN: how close to the target
-            for name, value in gauss1d_report(gan, cfg, images, data_dir, reports_dir).items():
-                live.summary[name] = value
-    write_history_txt(result.history, reports_dir / "history")
+        finally:
+            stop.restore()
+            bar.close()
+        wall = time.perf_counter() - started
+        if stop.signal is not None:
+            where_saved = f"; checkpoint at step {gan.steps_done} in {checkpoint_dir}, rerun to resume" \
+                if checkpoint_dir is not None and cfg.checkpoint_interval else " (no checkpoints: checkpoint_interval is 0)"
+            raise KeyboardInterrupt(f"stopped by signal {stop.signal}{where_saved}")
+        live.step = cfg.epochs - 1  # summary only: the last step's losses
+        for key, value in history.final.items():
+            live.summary[key] = value
+    history.write(reports_dir)
     # timings vary from run to run: kept out of metrics.json (a stage output), so an unchanged
     # rerun leaves every output hash in dvc.lock unchanged; dvc.yaml shows this file as metrics too
+    result = TrainResult(steps=cfg.epochs, wall_time_s=wall, final=history.final, resumed_from=resumed)
     write_json_atomic(reports_dir / "timing.json", {"steps_per_s": round(result.steps_per_s, 2),
                                                     "wall_time_s": round(result.wall_time_s, 2),
-                                                    "resumed_from_step": result.resumed_from})
-    save_models(models_dir, generator, discriminator, epochs=cfg.epochs)
-    if checkpoint_dir is not None:
+                                                    "resumed_from_step": resumed})
+    save_models(models_dir, generator, discriminator, spec=spec)
+    if checkpoint_dir is not None and writer:
         checkpoint.clear(checkpoint_dir)
     return result
-
-
-def gauss1d_report(gan, cfg, pool, data_dir, reports_dir) -> dict[str, float]:
-    """1,000 values from the fixed noise: their mean, std and KS distance to the target, and histogram.png
-    against the training ``pool`` (N, 1) read from ``data_dir``."""
-    from ..data.gauss1d import read_gauss1d_manifest
-    from ..evaluation.gauss1d import gauss1d_metrics
-    from ..reporting.figures import save_histogram
-    from ..training.gan import fixed_noise
-    from ..training.loop import HISTOGRAM_VALUES
-
-    manifest = read_gauss1d_manifest(data_dir)
-    values = gan.generate(fixed_noise(cfg.seed, HISTOGRAM_VALUES, gan.latent_dim, cfg.noise))[:, 0]
-    save_histogram(values, Path(reports_dir) / "histogram.png", reference=pool[:, 0],
-                   target=(manifest["mean"], manifest["variance"]), title="1-D Gaussian GAN: 1,000 generated values")
-    return {k: round(v, 4) for k, v in gauss1d_metrics(values, manifest["mean"], manifest["variance"]).items()}
 
 
 def main(argv=None) -> int:
     p = _entry.parser("python -m ganpipe.stages.train", __doc__)
     p.add_argument("experiment", help="name of the params section train.<experiment> (e.g. mnist)")
-    p.add_argument("--data", required=True, help="data folder: MNIST-style .bin files or faces.bin")
+    p.add_argument("--data", required=True, help="data folder: MNIST-style .bin files, faces.bin or samples.bin")
     p.add_argument("--models", required=True, help="output folder for the trained networks")
     p.add_argument("--reports", required=True, help="output folder for metrics, history and sample grids")
     p.add_argument("--checkpoints", default=None, help="checkpoint folder (resume from it if it holds this run's)")
@@ -127,7 +181,7 @@ def main(argv=None) -> int:
         section = f"train.{args.experiment}"
         cfg = load_section(args.params, section, TrainConfig)
         result = run_training(cfg, data_dir=args.data, models_dir=args.models, reports_dir=args.reports,
-                              checkpoint_dir=args.checkpoints, progress=not args.no_progress,
+                              checkpoint_dir=args.checkpoints, name=args.experiment, progress=not args.no_progress,
                               where=f"{args.params}: {section}")
         final = ", ".join(f"{k} {v:.4f}" for k, v in result.final.items())
         resumed = f" (resumed at step {result.resumed_from})" if result.resumed_from else ""

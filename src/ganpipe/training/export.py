@@ -1,34 +1,90 @@
-"""Saving and loading trained networks."""
+"""Saving and loading trained networks, and what a saved generator needs to be sampled.
+
+A model folder (``models/<run>/``) holds ``generator.keras``, ``discriminator.keras``, the legacy
+``generator_model_<epochs>.h5`` and ``generator.json``: the :class:`GeneratorSpec` that every
+reader (``ganpipe generate``, the evaluate stages) uses instead of ``params.yaml``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import warnings
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from ..errors import GanpipeError
 from ..fileio import atomic_dir
 
 GENERATOR_FILE = "generator.keras"
 DISCRIMINATOR_FILE = "discriminator.keras"
+SPEC_FILE = "generator.json"
 
 
-def save_models(folder: str | os.PathLike, generator: keras.Model, discriminator: keras.Model, *, epochs: int) -> list[str]:
-    """Write ``folder`` as a unit: generator.keras, discriminator.keras (Keras 3 format), and
-    ``generator_model_<epochs>.h5`` (the legacy HDF5 file the original program saved). Returns the file names.
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """How to sample a saved generator, and how to rebuild its untrained twin.
+
+    ``output_range`` is [-1, 1] for images (tanh) and null for 1-D values (a linear output).
     """
-    legacy = f"generator_model_{epochs}.h5"
+
+    run: str
+    arch: str
+    model: dict
+    latent_dim: int
+    noise: str                 # normal: N(0,1) | uniform: U[-1,1] | uniform01: U[0,1]
+    output_shape: tuple        # one sample, e.g. (28, 28, 1) or (1,)
+    output_range: tuple | None
+    seed: int                  # the run's seed: its initial weights, and its fixed sample-grid noise
+    precision: str
+    steps: int                 # training steps behind these weights
+
+    @property
+    def kind(self) -> str:
+        """"images" (H, W, C) or "values" (D,)."""
+        return "images" if len(self.output_shape) == 3 else "values"
+
+    def noise_batch(self, seed: int, count: int, *, stream: int = -1) -> np.ndarray:
+        """(count, latent_dim) float32 noise of this generator's kind, from (seed, stream)."""
+        from .gan import fixed_noise
+
+        return fixed_noise(seed, count, self.latent_dim, self.noise, stream=stream)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> "GeneratorSpec":
+        try:
+            raw = json.loads(text)
+            raw["output_shape"] = tuple(raw["output_shape"])
+            raw["output_range"] = tuple(raw["output_range"]) if raw["output_range"] is not None else None
+            return cls(**raw)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GanpipeError(f"{where}: not a ganpipe generator spec ({type(exc).__name__}: {exc})") from None
+
+
+def save_models(folder: str | os.PathLike, generator: keras.Model, discriminator: keras.Model, *,
+                spec: GeneratorSpec, extra: dict | None = None) -> list[str]:
+    """Write ``folder`` as a unit: generator.keras, discriminator.keras (Keras 3 format), generator.json
+    (``spec``), and ``generator_model_<steps>.h5`` (the legacy HDF5 file the original program saved);
+    ``extra`` maps further file names to models. Returns the file names.
+    """
+    legacy = f"generator_model_{spec.steps}.h5"
+    models = {GENERATOR_FILE: generator, DISCRIMINATOR_FILE: discriminator, **(extra or {})}
     with atomic_dir(folder) as tmp:
-        for model, name in ((generator, GENERATOR_FILE), (discriminator, DISCRIMINATOR_FILE)):
+        for name, model in models.items():
             save_stable(model, tmp / name)
+        (tmp / SPEC_FILE).write_text(spec.to_json(), encoding="utf-8")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras warns that HDF5 is a legacy format: that is the point here
             generator.save(tmp / legacy)
-    return [GENERATOR_FILE, DISCRIMINATOR_FILE, legacy]
+    return [*models, SPEC_FILE, legacy]
 
 
 def save_stable(model: keras.Model, path: str | os.PathLike) -> None:
@@ -80,6 +136,34 @@ def _renumber_shared_ids(node, ids: dict):
     if isinstance(node, list):
         return [_renumber_shared_ids(item, ids) for item in node]
     return node
+
+
+def read_spec(path: str | os.PathLike) -> GeneratorSpec | None:
+    """The spec beside a generator: ``generator.json`` in a model folder or in a model file's folder (None if absent)."""
+    path = Path(path)
+    spec = (path if path.is_dir() else path.parent) / SPEC_FILE
+    if not spec.is_file():
+        return None
+    return GeneratorSpec.from_json(spec.read_text(encoding="utf-8"), str(spec))
+
+
+def load_sampler(path: str | os.PathLike) -> tuple[keras.Model, GeneratorSpec]:
+    """A generator and its spec, from a model folder or a generator file with ``generator.json`` beside it.
+
+    A generator without a spec (a file from elsewhere) is taken as drawing images in [-1, 1] from
+    N(0, 1) noise, the dense GAN's recipe. Raises GanpipeError naming the file.
+    """
+    model = load_generator(path)
+    spec = read_spec(path)
+    if spec is None:
+        shape = tuple(model.output_shape[1:])
+        spec = GeneratorSpec(run=Path(path).stem, arch="unknown", model={}, latent_dim=int(model.input_shape[-1]),
+                             noise="normal", output_shape=shape, output_range=(-1.0, 1.0) if len(shape) == 3 else None,
+                             seed=0, precision="float32", steps=0)
+    elif spec.latent_dim != int(model.input_shape[-1]) or tuple(spec.output_shape) != tuple(model.output_shape[1:]):
+        raise GanpipeError(f"{path}: {SPEC_FILE} describes a generator of noise {spec.latent_dim} -> "
+                           f"{spec.output_shape}, the model is {model.input_shape[-1]} -> {tuple(model.output_shape[1:])}")
+    return model, spec
 
 
 def load_generator(path: str | os.PathLike) -> keras.Model:

@@ -1,6 +1,6 @@
-"""The GAN unit: both networks, both optimizers, and one compiled function that runs many steps.
+"""The GAN unit: a ``keras.Model`` owning both networks and both optimizers, trained by ``fit``.
 
-One iteration follows the seed programs' ``train_on_batch`` recipe:
+One ``train_step`` follows the seed programs' ``train_on_batch`` recipe:
 
 1. ``d_steps`` times: a random real batch and a noise batch; fake = G(noise) in inference mode
    (the seeds used ``generator.predict``); D is updated on the real batch (targets drawn from
@@ -10,34 +10,34 @@ One iteration follows the seed programs' ``train_on_batch`` recipe:
    combined model did (its BatchNormalization uses batch statistics there).
 
 Losses are binary cross-entropy measured in the forward pass before the update, as
-``train_on_batch`` reports them. Randomness is stateless, keyed by ``(seed, step)``: step ``s``
-draws the same batches, noise and label noise however steps are grouped into calls, and after a
-restart from a checkpoint.
+``train_on_batch`` reports them. Randomness is stateless, keyed by ``(seed, step)`` where ``step``
+is the model's own counter (a variable, saved with the training state): step ``s`` draws the
+same batches, noise and label noise however ``fit`` groups steps (``steps_per_execution``), and
+after a restart from a checkpoint. ``fit`` is given :meth:`GAN.steps` as data: the real batches
+are drawn inside the step from the training array, so the "data" only says how many steps to run.
 
-Under a ``tf.distribute`` strategy (ganpipe.training.distribute) the same step runs on every
-replica: each draws the same global batch, noise and targets from the same keys and keeps its
-own slice (by replica id); its losses and accuracies are sums over the slice divided by the
-global batch size. Keras' optimizer all-reduces gradients with SUM before applying them, so the
-update is the gradient of the global-batch mean, as on one device, and the reported values are
-the SUM of the replicas' parts. The single-device path (no strategy) is unchanged.
+Under a ``tf.distribute`` strategy (built, compiled and fitted in its scope) the same step runs on
+every replica: each draws the same global batch, noise and targets from the same keys and keeps
+its own slice (by replica id); its losses are sums over the slice divided by the global batch
+size. Keras' optimizer all-reduces gradients with SUM, so the update is the gradient of the
+global-batch mean, as on one device; the reported values are all-reduced the same way.
+
+Every step's five values are also written into a small ring buffer (:meth:`GAN.step_rows`), so
+callbacks, which run once per ``steps_per_execution`` steps, still see every step.
 """
 
 from __future__ import annotations
-
-import logging
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from . import distribute
-
-# per-step values returned by the compiled function, in this order
+# per-step values, in this order: train_step's logs and the rows of step_rows()
 STEP_METRICS = ("d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "g_loss")
 # what the history records: the seed programs' three numbers
 METRICS = ("d_loss", "d_acc", "g_loss")
-
-log = logging.getLogger(__name__)
+# rows of the per-step ring buffer: more than the most steps one execution may run (config allows 50)
+RING = 64
 
 
 class TrainingDiverged(RuntimeError):
@@ -102,7 +102,7 @@ def fixed_noise(seed: int, count: int, latent_dim: int, kind: str = "normal", *,
     """Noise (count, latent_dim) float32 from a key that training never draws (negative ``stream``).
 
     Stream -1 is the noise batch behind every fixed-noise sample grid of a run; the fresh-noise grid
-    of step s uses stream -2 - s.
+    after s steps uses stream -2 - s.
     """
     if stream >= 0:
         raise ValueError(f"stream must be negative (steps >= 0 belong to training), got {stream}")
@@ -117,97 +117,82 @@ def _targets(bounds, key, n) -> tf.Tensor:
     return tf.random.stateless_uniform([n, 1], key, minval=low, maxval=high)
 
 
-class GAN:
-    """Owns ``generator``, ``discriminator``, an optimizer for each, and the compiled steps."""
+class GAN(keras.Model):
+    """``generator`` and ``discriminator`` trained against each other; ``compile`` takes an optimizer for each."""
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, sampler, *, batch_size: int, seed: int,
-                 lr: float, d_lr: float, beta_1: float = 0.5, optimizer: str = "adam", noise: str = "normal",
-                 d_steps: int = 1, g_steps: int = 1, real_label=(1.0, 1.0), fake_label=(0.0, 0.0),
-                 g_label=(1.0, 1.0), steps_per_call: int = 1, jit_compile: bool = True, strategy=None):
-        """``strategy``: None trains on one device; else a tf.distribute strategy under whose scope
-        both networks were built (ganpipe.training.networks) and the optimizers are created here."""
-        if sampler.count is not None and sampler.count < batch_size:
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, sampler: ArraySampler, *,
+                 batch_size: int, seed: int, noise: str = "normal", d_steps: int = 1, g_steps: int = 1,
+                 real_label=(1.0, 1.0), fake_label=(0.0, 0.0), g_label=(1.0, 1.0), **kwargs):
+        """Build under the strategy's scope to train distributed (ganpipe.training.networks builds G and D there)."""
+        super().__init__(**kwargs)
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        if sampler.count < batch_size:
             raise ValueError(f"batch_size {batch_size} is larger than the {sampler.count} training examples")
-        self.strategy, self.replicas = strategy, distribute.replicas(strategy)
-        if batch_size % self.replicas:
-            raise ValueError(f"batch_size {batch_size} does not split evenly over {self.replicas} replicas")
-        self.generator, self.discriminator, self.sampler = generator, discriminator, sampler
+        if batch_size % replicas:
+            raise ValueError(f"batch_size {batch_size} does not split evenly over {replicas} replicas")
+        self.generator, self.discriminator = generator, discriminator
+        self._sampler = sampler  # not a Keras object: kept out of the model's weights
         self.latent_dim = int(generator.input_shape[-1])
-        self.batch_size, self.seed = int(batch_size), int(seed)
+        self.batch_size, self.seed, self.replicas = int(batch_size), int(seed), replicas
         self.noise, self.d_steps, self.g_steps = noise, int(d_steps), int(g_steps)
         self.real_label, self.fake_label, self.g_label = tuple(real_label), tuple(fake_label), tuple(g_label)
-        # Keras 3 optimizers track the variables they were built for: one instance per network.
-        # A TF optimizer binds to the strategy in force when it is created.
-        with distribute.scope(strategy):
-            self.d_optimizer = make_optimizer(optimizer, d_lr, beta_1)
-            self.g_optimizer = make_optimizer(optimizer, lr, beta_1)
-            self.d_optimizer.build(discriminator.trainable_variables)
-            self.g_optimizer.build(generator.trainable_variables)
+        # the step counter keys every random draw; every replica holds the same value
+        self.step_counter = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
+                                            aggregation="only_first_replica", name="step")
+        self.recent = self.add_weight(shape=(RING, len(STEP_METRICS)), initializer="zeros", trainable=False,
+                                      aggregation="only_first_replica", name="recent_steps")
+        self.built = True  # G and D are built; fit must not trace a call() to build anything
+
+    @property
+    def sampler(self) -> ArraySampler:
+        return self._sampler
+
+    def compile(self, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer, **kwargs):
+        """One optimizer per network (a Keras 3 optimizer tracks the variables it was built for);
+        ``kwargs`` go to ``keras.Model.compile`` (``steps_per_execution``, ``jit_compile``)."""
+        if kwargs.get("steps_per_execution", 1) > RING:
+            raise ValueError(f"steps_per_execution must be <= {RING}, got {kwargs['steps_per_execution']}")
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
         # D's optimizer as built (zero moments and step, the learning rate): what a D reset restores
-        self._d_optimizer_initial = [np.array(v) for v in self.d_optimizer.variables]
-        self.steps_per_call = int(steps_per_call)
-        if jit_compile and strategy is not None:
-            # XLA cannot compile a step that reads per-device copies of the variables (tested on TF 2.21)
-            log.warning("xla: off under a tf.distribute strategy (XLA cannot compile distributed variables)")
-            jit_compile = False
-        self._jit_compile = jit_compile
-        self._compiled = {}
+        self._d_optimizer_initial = [np.array(v) for v in d_optimizer.variables]
 
-    @classmethod
-    def from_config(cls, cfg, generator, discriminator, sampler, strategy=None) -> "GAN":
-        """Build from a :class:`ganpipe.config.TrainConfig` (``strategy``: see ``__init__``)."""
-        return cls(generator, discriminator, sampler, batch_size=cfg.batch_size, seed=cfg.seed, lr=cfg.lr,
-                   d_lr=cfg.d_lr, beta_1=cfg.beta_1, optimizer=cfg.optimizer, noise=cfg.noise,
-                   d_steps=cfg.d_steps, g_steps=cfg.g_steps, real_label=cfg.real_label,
-                   fake_label=cfg.fake_label, g_label=cfg.g_label, steps_per_call=cfg.steps_per_call,
-                   jit_compile=cfg.xla, strategy=strategy)
+    @property
+    def steps_done(self) -> int:
+        return int(self.step_counter.numpy())
 
-    def train_steps(self, start: int, count: int) -> np.ndarray:
-        """Run steps ``start .. start+count-1``; return their STEP_METRICS as float32 (count, 5).
+    def steps(self, until: int) -> tf.data.Dataset:
+        """``fit``'s data for steps ``steps_done .. until-1``: one placeholder element per step and replica."""
+        count = max(0, int(until) - self.steps_done)
+        strategy = self.distribute_strategy
+        if strategy.num_replicas_in_sync == 1 and not tf.distribute.has_strategy():
+            return tf.data.Dataset.from_tensors(tf.zeros([1])).repeat(count)
 
-        Steps run ``steps_per_call`` at a time in one compiled call, the remainder one by one, so at
-        most two functions are compiled. Raises TrainingDiverged at the first non-finite loss.
-        """
-        if count < 1:
-            raise ValueError(f"count must be >= 1, got {count}")
-        rows, step, end = [], start, start + count
-        while step < end:
-            k = self.steps_per_call if end - step >= self.steps_per_call else 1
-            out = self._compiled_steps(k)(tf.constant(step, tf.int64)).numpy()
-            bad = ~np.isfinite(out)
-            if bad.any():
-                i, j = np.argwhere(bad)[0]
-                raise TrainingDiverged(step + int(i), STEP_METRICS[j], float(out[i, j]))
-            rows.append(out)
-            step += k
-        return np.concatenate(rows)
+        def per_worker(ctx):  # every local replica takes one element per step
+            local = ctx.num_replicas_in_sync // ctx.num_input_pipelines
+            return tf.data.Dataset.from_tensors(tf.zeros([1])).repeat(count * local)
 
-    def _compiled_steps(self, k: int):
-        # The k steps are unrolled in Python: measured here, XLA runs an unrolled block of 5 dense-GAN
-        # steps ~1.4x faster per step than single steps, and a tf.while_loop over steps slower than both.
-        if k not in self._compiled:
-            def steps(start):
-                return tf.stack([self._step(start + i) for i in range(k)])
+        return strategy.distribute_datasets_from_function(per_worker)
 
-            def run(start):
-                if self.strategy is None:
-                    return steps(start)
-                parts = self.strategy.run(steps, args=(start,))
-                return self.strategy.reduce(tf.distribute.ReduceOp.SUM, parts, axis=None)
-
-            self._compiled[k] = tf.function(run, jit_compile=self._jit_compile)
-        return self._compiled[k]
+    def step_rows(self, start: int, stop: int) -> np.ndarray:
+        """STEP_METRICS of steps ``start .. stop-1`` (float32, (stop - start, 5)); at most RING steps back."""
+        if stop - start > RING:
+            raise ValueError(f"only the last {RING} steps are kept, asked for {stop - start}")
+        ring = np.asarray(self.recent.numpy())
+        return ring[np.arange(start, stop) % RING]
 
     def _share(self, batch: tf.Tensor) -> tf.Tensor:
         """This replica's slice of a global batch (the batch itself on one device)."""
-        if self.strategy is None:
+        if self.replicas == 1:
             return batch
         replica = tf.distribute.get_replica_context().replica_id_in_sync_group
         return tf.reshape(batch, [self.replicas, -1, *batch.shape[1:]])[replica]
 
     def _mean(self, values: tf.Tensor) -> tf.Tensor:
         """This replica's part of the global-batch mean of per-example ``values``: the parts sum to the mean."""
-        if self.strategy is None:
+        if self.replicas == 1:
             return tf.reduce_mean(values)
         return tf.reduce_sum(values) / self.batch_size
 
@@ -215,12 +200,14 @@ class GAN:
         # float32 whatever D computes in (its output layer is float32: a no-op cast, keeping the logits Keras reads)
         return self._mean(keras.losses.binary_crossentropy(targets, tf.cast(probs, tf.float32)))
 
-    def _step(self, step) -> tf.Tensor:
+    def train_step(self, data):
+        del data  # a placeholder: batches are drawn from the training array by (seed, step)
         G, D, n, share = self.generator, self.discriminator, self.batch_size, self._share
+        step = tf.convert_to_tensor(self.step_counter.value)
         base = tf.stack([tf.constant(self.seed, tf.int64), step])
         key = iter(tf.unstack(tf.random.experimental.stateless_split(base, num=6 * self.d_steps + 2 * self.g_steps)))
         for _ in range(self.d_steps):
-            real = share(self.sampler(next(key), n))
+            real = share(self._sampler(next(key), n))
             fake = G(share(draw_noise(self.noise, next(key), n, self.latent_dim)), training=False)
             real_targets = share(_targets(self.real_label, next(key), n))
             fake_targets = share(_targets(self.fake_label, next(key), n))
@@ -241,20 +228,23 @@ class GAN:
             self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables), G.trainable_variables))
         acc_real = self._mean(tf.cast(tf.cast(p_real, tf.float32) > 0.5, tf.float32))
         acc_fake = self._mean(tf.cast(tf.cast(p_fake, tf.float32) <= 0.5, tf.float32))
-        return tf.stack([loss_real, loss_fake, acc_real, acc_fake, g_loss])
+        values = tf.stack([loss_real, loss_fake, acc_real, acc_fake, g_loss])
+        if self.replicas > 1:  # every replica then holds the global values
+            values = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
+        self.recent.assign(tf.tensor_scatter_nd_update(self.recent.value, [[step % RING]], [values]))
+        self.step_counter.assign_add(1)
+        return dict(zip(STEP_METRICS, tf.unstack(values)))
 
     def generate(self, noise: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Noise (n, latent_dim) float32 -> generator output float32 in [-1, 1], inference mode, in batches."""
-        parts = [keras.ops.convert_to_numpy(self.generator(noise[i:i + batch_size], training=False))
-                 for i in range(0, len(noise), batch_size)]
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        """Noise (n, latent_dim) float32 -> generator output float32, inference mode, in batches."""
+        return generate(self.generator, noise, batch_size)
 
     # -- state, for checkpoints and the discriminator reset ---------------------------------------
 
     def state_variables(self) -> list:
         """Every variable whose value defines the training state, in a fixed order."""
         return (list(self.generator.weights) + list(self.discriminator.weights)
-                + list(self.g_optimizer.variables) + list(self.d_optimizer.variables))
+                + list(self.g_optimizer.variables) + list(self.d_optimizer.variables) + [self.step_counter])
 
     def reset_discriminator(self, fresh: keras.Model) -> None:
         """Give D the weights of ``fresh`` (a newly initialised twin) and D's optimizer its state as built.
@@ -266,3 +256,25 @@ class GAN:
             var.assign(value)
         for var, value in zip(self.d_optimizer.variables, self._d_optimizer_initial):
             var.assign(value)
+
+
+def generate(generator: keras.Model, noise: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """``generator`` on noise (n, latent_dim) float32 in inference mode, in batches -> float32 (n, ...)."""
+    parts = [keras.ops.convert_to_numpy(generator(noise[i:i + batch_size], training=False))
+             for i in range(0, len(noise), batch_size)]
+    return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+def build_gan(cfg, generator: keras.Model, discriminator: keras.Model, sampler: ArraySampler, *,
+              jit_compile: bool | None = None) -> GAN:
+    """The compiled GAN of a :class:`ganpipe.config.TrainConfig` (call it in the strategy's scope to distribute).
+
+    ``jit_compile`` defaults to ``cfg.xla``; ``steps_per_execution`` comes from the config.
+    """
+    gan = GAN(generator, discriminator, sampler, batch_size=cfg.batch_size, seed=cfg.seed, noise=cfg.noise,
+              d_steps=cfg.d_steps, g_steps=cfg.g_steps, real_label=cfg.real_label, fake_label=cfg.fake_label,
+              g_label=cfg.g_label)
+    gan.compile(d_optimizer=make_optimizer(cfg.optimizer, cfg.d_lr, cfg.beta_1),
+                g_optimizer=make_optimizer(cfg.optimizer, cfg.lr, cfg.beta_1),
+                steps_per_execution=cfg.steps_per_execution, jit_compile=cfg.xla if jit_compile is None else jit_compile)
+    return gan
