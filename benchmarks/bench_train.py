@@ -81,9 +81,9 @@ def ganpipe_trainer(images, cfg, *, steps):
 
     generator, discriminator = build_networks(cfg, images.shape[1:], seed=0)
     gan = GAN.from_config(cfg, generator, discriminator, ArraySampler(images))
-    gan.train_steps(0, 2 * cfg.steps_per_call)  # compile
+    gan.train_steps(0, 2 * cfg.steps_per_execution)  # compile
     started = time.perf_counter()
-    gan.train_steps(2 * cfg.steps_per_call, steps)
+    gan.train_steps(2 * cfg.steps_per_execution, steps)
     return steps / (time.perf_counter() - started)
 
 
@@ -101,14 +101,14 @@ def compare(name, images, cfg, *, baseline_steps, ganpipe_steps, gflops_machine,
               f" ({100 * achieved / gflops_machine:3.0f}% of matmul) x{rate / base:5.2f}")
 
     line(f"seed recipe (predict + 3x train_on_batch){'' if learned else ' [did not learn!]'}", base)
-    variants = [cfg] + ([dataclasses.replace(cfg, steps_per_call=1)] if cfg.steps_per_call > 1 else [])
+    variants = [cfg] + ([dataclasses.replace(cfg, steps_per_execution=1)] if cfg.steps_per_execution > 1 else [])
     variants += [dataclasses.replace(cfg, xla=not cfg.xla)]
     if bf16:
         variants += [dataclasses.replace(cfg, precision="mixed_bfloat16", xla=xla) for xla in (cfg.xla, not cfg.xla)]
     for variant in variants:
         rate = ganpipe_trainer(images, variant, steps=ganpipe_steps)
         bf16_mark = ", bf16" if variant.precision == "mixed_bfloat16" else ""
-        line(f"ganpipe, steps_per_call={variant.steps_per_call}, xla={variant.xla}{bf16_mark}", rate)
+        line(f"ganpipe, steps_per_execution={variant.steps_per_execution}, xla={variant.xla}{bf16_mark}", rate)
 
 
 def data_io():

@@ -7,13 +7,21 @@ train the real ``train.mnist`` section (the dense GAN, BatchNorm in G) shrunk to
 running scale, so only SGD shows whether the summed replica gradients equal the single-device
 mean gradient; the multi-worker run keeps the section's Adam.
 
-Tolerance: a distributed step computes the same sums in another order (per-replica partial sums
-and an all-reduce instead of one reduction; synchronised BatchNorm's E[x^2] - E[x]^2 instead of
-the two-pass variance), so float32 rounding differs. Measured on the 2-core CI machine, against
-the single-device run: weights differ by at most 1.8e-7 (SGD) and 8.4e-7 (Adam), logged losses
-by 1.2e-7 (2e-7 relative). The bounds below are ~25x and ~50x that, and far below the errors the
-tests exist to catch, measured the same way: without synchronised BatchNorm (Adam) weights differ
-by 0.2 and losses by 5%; gradients twice too large (SGD) move weights by 0.026 and losses by 0.2.
+Tolerances, derived rather than fitted to one CPU: a distributed step computes the same sums in
+another order (per-replica partial sums and an all-reduce; synchronised BatchNorm's
+E[x^2] - E[x]^2), so float32 rounding differs, by kernels that differ from CPU to CPU (measured:
+weights 1.8e-7 apart with AVX-512 kernels, 2.7e-5 with AVX2 ones, ONEDNN_MAX_CPU_ISA=AVX2).
+- Weights: rounding alone moves a weight by a few float32 epsilons of its magnitude. The largest
+  gap comes from a kink: D's LeakyReLU(0.2) has slope 1 or 0.2, and a pre-activation within
+  rounding of 0 can take the other side on one example, changing that unit's gradient by at most
+  (1 - 0.2) / (examples per replica, 8) = 10% of a step's update. So every tensor must agree to
+  10% of its largest movement during the run plus 16 epsilons of its magnitude. (The 2.7e-5 gap
+  was 2% of its tensor's movement.)
+- Losses: a logged loss is a float32 reduction over at most 1024 x 16 terms, whose rounding is
+  bounded by n * eps = 16384 * 1.2e-7 = 2e-3, relative.
+Both are far from the errors the tests exist to catch, measured the same way: without
+synchronised BatchNorm (Adam) weights differ by 0.2 and losses by 5%; gradients twice too large
+(SGD) move weights by 100% of their movement and losses by 0.2.
 The dense GAN is the right subject: the anime DCGAN amplifies rounding so fast that a one-device
 run with its weights nudged by 1e-7 drifts by 1e-4 within 3 steps, so a tight bound there would
 measure chaos, not correctness.
@@ -38,28 +46,23 @@ from ganpipe.config import TrainConfig, load_section
 from ganpipe.errors import ConfigError, GanpipeError
 from ganpipe.training import distribute
 
-from .conftest import REPO
+from .conftest import REPO, save_params, shrunk_params, train_args
 
-WEIGHT_ATOL = 2e-5
-LOSS_RTOL, LOSS_ATOL = 1e-5, 1e-6
+EPS32 = float(np.finfo(np.float32).eps)
+KINK_SHARE = (1 - 0.2) / 8      # LeakyReLU slope change on one of 8 examples per replica
+LOSS_RTOL, LOSS_ATOL = 1024 * 16 * EPS32, 1e-6
 TIMEOUT_S = 120
 CHILD = Path(__file__).with_name("distributed_child.py")
 SHRUNK = dict(epochs=6, batch_size=16, history_interval=2, sample_interval=5, fresh_sample_interval=0,
-              steps_per_call=1, checkpoint_interval=0)
+              steps_per_execution=1, checkpoint_interval=0)
 
 
 def write_params(folder: Path, **changes) -> Path:
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"]["mnist"].update(SHRUNK, **changes)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return path
+    return save_params(folder, shrunk_params("mnist", **{**SHRUNK, **changes}))
 
 
-def stage_args(params: Path, data: Path, out: Path) -> list[str]:
-    return ["mnist", "--params", str(params), "--data", str(data), "--models", str(out / "models"),
-            "--reports", str(out / "reports"), "--no-progress"]
+def stage_args(params: Path, data: Path, out: Path, checkpoints: bool = False) -> list[str]:
+    return train_args("mnist", params, data, out, checkpoints=checkpoints)
 
 
 @contextlib.contextmanager
@@ -127,15 +130,26 @@ def single_run(tmp_path_factory, mnist_dir):
     return run
 
 
+def initial_weights(params: Path) -> dict[str, list[np.ndarray]]:
+    """The networks every run of ``params`` starts from (built as the train stage builds them)."""
+    from ganpipe.training.networks import build_networks
+
+    cfg = load_section(params, "train.mnist", TrainConfig)
+    generator, discriminator = build_networks(cfg, (28, 28, 1), seed=cfg.seed)
+    return {"generator.keras": generator.get_weights(), "discriminator.keras": discriminator.get_weights()}
+
+
 def assert_matches_single(out: Path, single: Path) -> None:
+    start = initial_weights(single / "params.yaml")
     for name in ("generator.keras", "discriminator.keras"):
         got = keras.models.load_model(out / "models" / name).get_weights()
         want = keras.models.load_model(single / "models" / name).get_weights()
-        assert len(got) == len(want)
-        for a, b in zip(got, want):
-            np.testing.assert_allclose(a, b, rtol=0, atol=WEIGHT_ATOL, err_msg=name)
+        assert len(got) == len(want) == len(start[name])
+        for i, (a, b, w0) in enumerate(zip(got, want, start[name])):
+            tol = KINK_SHARE * np.abs(b - w0).max() + 16 * EPS32 * np.abs(b).max()
+            np.testing.assert_allclose(a, b, rtol=0, atol=tol, err_msg=f"{name} weight {i}")
     log, ref = (np.loadtxt(folder / "reports" / "training_log.txt", skiprows=1) for folder in (out, single))
-    assert log.shape == ref.shape == (SHRUNK["epochs"], 4)
+    assert log.shape == ref.shape
     np.testing.assert_allclose(log, ref, rtol=LOSS_RTOL, atol=LOSS_ATOL)
     for name in ("d_loss", "d_acc", "g_loss"):
         got, want = (np.loadtxt(folder / "reports" / "history" / f"{name}.txt") for folder in (out, single))
@@ -174,10 +188,56 @@ def test_multi_worker_two_processes_match_one_device(tmp_path, mnist_dir, single
         single = single_run()  # while the workers start
         texts = wait_all(procs, logs, deadline)
     assert all("train mnist: 6 steps" in text for text in texts)
-    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["discriminator.keras", "generator.keras",
-                                                                         "generator_model_6.h5"]
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["discriminator.keras", "generator.json",
+                                                                         "generator.keras", "generator_model_6.h5"]
     assert list(scratch[1].iterdir()) == [], "worker 1 removes its scratch outputs"
     assert_matches_single(tmp_path, single)
+
+
+def start_workers(start, params: Path, data: Path, out: Path, tag: str, checkpoints: bool = False):
+    """Two worker processes of one multi-worker run on fresh 127.0.0.1 ports; returns (procs, logs)."""
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    procs, logs = [], []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        logs.append(out / f"{tag}-worker{index}.log")
+        procs.append(start(["1", "--", *stage_args(params, data, out, checkpoints)], logs[-1],
+                           env={"TF_CONFIG": json.dumps(tf_config)}))
+    return procs, logs
+
+
+def newest_checkpoint(folder: Path) -> int:
+    return max((int(p.stem.split("-")[1]) for p in folder.glob("ckpt-*.npz")), default=0)
+
+
+def test_multi_worker_killed_worker_restarted_with_the_other_resumes(tmp_path, mnist_dir):
+    """Worker 1 is killed mid-run; the chief, stuck without it, is stopped too; both restarted
+    resume from the chief's last checkpoint and end where an uninterrupted two-worker run ends."""
+    changes = dict(strategy="multi_worker", epochs=300, checkpoint_interval=20, history_interval=20)
+    straight_dir, broken_dir = tmp_path / "straight", tmp_path / "broken"
+    with child_processes() as start:
+        deadline = time.monotonic() + 2 * TIMEOUT_S
+        params = write_params(straight_dir, **changes)
+        wait_all(*start_workers(start, params, mnist_dir, straight_dir, "straight"), deadline)
+        params = write_params(broken_dir, **changes)
+        procs, logs = start_workers(start, params, mnist_dir, broken_dir, "first", checkpoints=True)
+        while newest_checkpoint(broken_dir / "ckpt") < 40:
+            assert all(p.poll() is None for p in procs), "\n".join(log.read_text()[-2000:] for log in logs)
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.01)
+        os.killpg(procs[1].pid, signal.SIGKILL)
+        os.killpg(procs[0].pid, signal.SIGKILL)  # a chief waiting on a dead peer: the operator restarts all
+        for proc in procs:
+            proc.wait()
+        assert not (broken_dir / "models").exists()
+        texts = wait_all(*start_workers(start, params, mnist_dir, broken_dir, "again", checkpoints=True), deadline)
+    steps = [int(text.split("(resumed at step ")[1].split(")")[0]) for text in texts]
+    assert steps[0] == steps[1] >= 40, texts
+    for name in ("training_log.txt", "history/g_loss.txt"):
+        assert (broken_dir / "reports" / name).read_bytes() == (straight_dir / "reports" / name).read_bytes(), name
+    for name in ("generator.keras", "discriminator.keras"):
+        assert (broken_dir / "models" / name).read_bytes() == (straight_dir / "models" / name).read_bytes(), name
+    assert not list((broken_dir / "ckpt").glob("ckpt-*.npz")), "the chief removes the checkpoints at the end"
 
 
 # -- settings and TF_CONFIG, no training ----------------------------------------------------------
@@ -229,7 +289,7 @@ def test_auto_is_single_without_several_gpus():
 
 
 def test_multi_worker_stage_errors(tmp_path, mnist_dir, monkeypatch):
-    """No TF_CONFIG, or checkpoints asked for: one clear error before any training."""
+    """No TF_CONFIG: one clear error before any training."""
     from ganpipe.stages.train import run_training
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
@@ -237,8 +297,5 @@ def test_multi_worker_stage_errors(tmp_path, mnist_dir, monkeypatch):
     kwargs = dict(data_dir=mnist_dir, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False,
                   where="params.yaml: train.mnist")
     with pytest.raises(GanpipeError, match="strategy multi_worker: TF_CONFIG is not set"):
-        run_training(cfg, **kwargs)
-    cfg = load_section(write_params(tmp_path, strategy="multi_worker", checkpoint_interval=50), "train.mnist", TrainConfig)
-    with pytest.raises(ConfigError, match="train.mnist.checkpoint_interval: must be 0 with strategy multi_worker"):
         run_training(cfg, **kwargs)
     assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()

@@ -11,7 +11,7 @@ from ganpipe.config import EvaluateConfig, JudgeConfig, TrainConfig, load_sectio
 from ganpipe.data.binfmt import read_split
 from ganpipe.evaluation.digits import evaluate_digits
 from ganpipe.models import build_gan_models
-from ganpipe.training.export import save_models
+from ganpipe.training.export import GeneratorSpec, save_models
 
 from .conftest import REPO
 
@@ -46,19 +46,49 @@ def test_shuffled_real_images_score_like_real_digits(judge_dir, mnist_dir):
     assert pairs.shape == (8, 2)
 
 
+def spec_for(arch: str, *, latent_dim: int, output_shape: tuple, seed: int, noise: str = "normal") -> GeneratorSpec:
+    return GeneratorSpec(run="test", arch=arch, model={}, latent_dim=latent_dim, noise=noise, output_shape=output_shape,
+                         output_range=(-1.0, 1.0), seed=seed, precision="float32", steps=1)
+
+
+def test_untrained_twin_is_the_train_stages_starting_point():
+    """Rebuilt from a spec alone, the twin has the weights build_networks gives the run's TrainConfig."""
+    import dataclasses
+
+    from ganpipe.evaluation.sampling import build_untrained
+    from ganpipe.training.networks import build_networks
+
+    cfg = dataclasses.replace(load_section(REPO / "params.yaml", "train.gauss1d", TrainConfig), seed=7)
+    expected, _ = build_networks(cfg, (1,), seed=cfg.seed)
+    spec = GeneratorSpec(run="gauss1d", arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim,
+                         noise=cfg.noise, output_shape=(1,), output_range=None, seed=cfg.seed,
+                         precision=cfg.precision, steps=1)
+    twin = build_untrained(spec)
+    assert len(twin.weights) == len(expected.weights) > 0
+    for got, want in zip(twin.weights, expected.weights):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    other = build_untrained(dataclasses.replace(spec, seed=8))
+    assert not np.array_equal(np.asarray(other.weights[0]), np.asarray(twin.weights[0]))
+
+
 def test_evaluate_stage_on_an_untrained_generator(tmp_path, judge_dir, mnist_dir, capsys):
+    """A generator saved before any step with its spec: the rebuilt twin is the same network, so the
+    run scores exactly as its untrained ceiling."""
     from ganpipe.stages import evaluate
 
-    cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
+    latent = load_section(REPO / "params.yaml", "train.mnist", TrainConfig).latent_dim
     keras.utils.set_random_seed(5)
-    generator, discriminator = build_gan_models("dense", latent_dim=cfg.latent_dim, image_shape=(28, 28, 1))
-    save_models(tmp_path / "models", generator, discriminator, epochs=1)
+    generator, discriminator = build_gan_models("dense", latent_dim=latent, image_shape=(28, 28, 1))
+    save_models(tmp_path / "models", generator, discriminator,
+                spec=spec_for("dense", latent_dim=latent, output_shape=(28, 28, 1), seed=5))
     code = evaluate.main(["mnist", "--params", str(REPO / "params.yaml"), "--data", str(mnist_dir),
                           "--judge", str(judge_dir / "model"), "--models", str(tmp_path / "models"),
                           "--reports", str(tmp_path / "reports")])
     assert code == 0, capsys.readouterr().err
     quality = json.loads((tmp_path / "reports" / "quality.json").read_text())
     assert quality["domain_fid"] > 10 * quality["real"]["domain_fid"]
+    assert quality["domain_fid"] == quality["untrained"]["domain_fid"]
+    assert quality["inception_score"] == quality["untrained"]["inception_score"]
     assert quality["real"]["modes"] == 10 and quality["real"]["inception_score"] > 5
     assert quality["untrained"]["inception_score"] < 2
     assert sum(quality["class_histogram"].values()) <= load_section(REPO / "params.yaml", "evaluate", EvaluateConfig).samples
@@ -71,10 +101,29 @@ def test_evaluate_rejects_a_generator_for_other_data(tmp_path, judge_dir, mnist_
 
     keras.utils.set_random_seed(0)
     generator, discriminator = build_gan_models("dcgan64", latent_dim=8, image_shape=(64, 64, 3))
-    save_models(tmp_path / "models", generator, discriminator, epochs=1)
+    save_models(tmp_path / "models", generator, discriminator,
+                spec=spec_for("dcgan64", latent_dim=8, output_shape=(64, 64, 3), seed=0))
     code = evaluate.main(["mnist", "--params", str(REPO / "params.yaml"), "--data", str(mnist_dir),
                           "--judge", str(judge_dir / "model"), "--models", str(tmp_path / "models"),
                           "--reports", str(tmp_path / "reports")])
     assert code == 2
-    assert "the generator draws (64, 64, 3) images, the data in" in capsys.readouterr().err
+    assert "the generator draws samples of shape (64, 64, 3), the data in" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_evaluate_refuses_a_generator_without_its_spec(tmp_path, judge_dir, mnist_dir, capsys):
+    """Without generator.json the noise and the untrained twin would be guesses: the stage says so instead."""
+    from ganpipe.stages import evaluate
+    from ganpipe.training.export import SPEC_FILE
+
+    keras.utils.set_random_seed(0)
+    generator, discriminator = build_gan_models("dense", latent_dim=4, image_shape=(28, 28, 1))
+    save_models(tmp_path / "models", generator, discriminator,
+                spec=spec_for("dense", latent_dim=4, output_shape=(28, 28, 1), seed=0))
+    (tmp_path / "models" / SPEC_FILE).unlink()
+    code = evaluate.main(["mnist", "--params", str(REPO / "params.yaml"), "--data", str(mnist_dir),
+                          "--judge", str(judge_dir / "model"), "--models", str(tmp_path / "models"),
+                          "--reports", str(tmp_path / "reports")])
+    assert code == 2
+    assert f"no {SPEC_FILE} beside the generator" in capsys.readouterr().err
     assert not (tmp_path / "reports").exists()

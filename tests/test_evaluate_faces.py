@@ -110,7 +110,7 @@ def test_stages_train_extractor_and_score_a_trained_generator(tmp_path, real_fac
                                     fresh_sample_interval=0, checkpoint_interval=0)
     run_training(train_cfg, data_dir=data, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False)
     ev = EvaluateFacesConfig(runs=("anime",), samples=12, seed=1, detect_samples=4, threshold=0.95)
-    r = evaluate_faces_stage.evaluate_face_run(ev, train_cfg, data_dir=data, features_dir=tmp_path / "ff",
+    r = evaluate_faces_stage.evaluate_face_run(ev, data_dir=data, features_dir=tmp_path / "ff",
                                                models_dir=tmp_path / "m", reports_dir=tmp_path / "r")
     saved = json.loads((tmp_path / "r" / "quality.json").read_text())
     assert saved == r and r["compared"] == 12

@@ -1,7 +1,6 @@
 """Every named experiment in params.yaml: its parameter counts, and a few real training steps."""
 
 import dataclasses
-import json
 
 import keras
 import numpy as np
@@ -68,7 +67,7 @@ def test_each_experiment_trains_a_few_steps(name, tmp_path, mnist_dir, gauss_dir
 
     cfg = load_section(REPO / "params.yaml", f"train.{name}", TrainConfig)
     cfg = dataclasses.replace(cfg, epochs=4, batch_size=8, history_interval=2, sample_interval=3,
-                              checkpoint_interval=0, steps_per_call=1,
+                              checkpoint_interval=0, steps_per_execution=1,
                               reset_discriminator_at=(2,) if cfg.reset_discriminator_at else ())
     data = {"gauss1d": gauss_dir, "anime": faces_dir}.get(name, mnist_dir)
     result = run_training(cfg, data_dir=data, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False)
@@ -77,11 +76,6 @@ def test_each_experiment_trains_a_few_steps(name, tmp_path, mnist_dir, gauss_dir
     assert (tmp_path / "r" / "plots" / "images" / "samples" / "3.png").stat().st_size > 0
     generator = keras.models.load_model(tmp_path / "m" / "generator.keras")
     assert generator.count_params() == PARAMETER_COUNTS[name][0]
-    if name == "gauss1d":
-        metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-        assert {"gen_mean", "gen_std", "ks_distance"} <= set(metrics)
-        assert 0 <= metrics["ks_distance"] <= 1
-        assert (tmp_path / "r" / "histogram.png").stat().st_size > 0
 
 
 def test_discriminator_reset_reinitialises_d_and_leaves_g(mnist_dir):

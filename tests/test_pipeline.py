@@ -35,7 +35,7 @@ def project(tmp_path):
     params["evaluate_faces"].update(samples=4, detect_samples=2)
     for name in params["runs"]:
         params["train"][name].update(epochs=5, batch_size=4, history_interval=2, sample_interval=3,
-                                     fresh_sample_interval=0, checkpoint_interval=0, steps_per_call=1)
+                                     fresh_sample_interval=0, checkpoint_interval=0, steps_per_execution=1)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
                GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
@@ -55,12 +55,13 @@ def test_repro_noop_forced_rerun_and_experiment(project):
     out = sh(dvc + ["repro"], root, env)
     for stage in ("prepare_mnist", "make_anime_demo", "prepare_anime", "prepare_gauss1d", "judge", "evaluate@mnist",
                   "train@mnist", "train@anime", "train@gauss1d", "plots@mnist", "plots@anime", "plots@gauss1d",
-                  "face_features", "evaluate_faces@anime", "report"):
+                  "face_features", "evaluate_faces@anime", "evaluate_gauss1d@gauss1d", "report"):
         assert f"Running stage '{stage}'" in out
     for path in ("data/mnist/imagesTrain.bin", "data/mnist/manifest.json", "models/mnist/generator.keras",
                  "models/mnist/generator_model_5.h5", "reports/mnist/plots/images/samples/3.png", "reports/mnist/plots/images/samples/4.png",
                  "reports/mnist/loss.png", "reports/mnist/final_samples.png", "reports/mnist/preview.png",
-                 "reports/mnist/plots/metrics/g_loss.tsv", "reports/anime/quality.json", "reports/report.md", "dvc.lock"):
+                 "reports/mnist/plots/metrics/g_loss.tsv", "reports/anime/quality.json",
+                 "reports/gauss1d/quality.json", "reports/gauss1d/histogram.png", "reports/report.md", "dvc.lock"):
         assert (root / path).is_file(), path
     metrics = json.loads((root / "reports/mnist/metrics.json").read_text())
     assert metrics["step"] == 4 and "g_loss" in metrics

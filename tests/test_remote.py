@@ -58,7 +58,7 @@ def tiny_params() -> dict:
     params["runs"] = {"mnist": "data/mnist"}
     params["prepare_anime"]["raw_dir"] = RAW_ANIME
     params["train"]["mnist"].update(epochs=5, batch_size=4, history_interval=2, sample_interval=3,
-                                    fresh_sample_interval=0, checkpoint_interval=0, steps_per_call=1,
+                                    fresh_sample_interval=0, checkpoint_interval=0, steps_per_execution=1,
                                     xla=False)  # speed only: saves the XLA compile
     return params
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from ganpipe.reporting.report import RunReport, collect_runs, drop_rows, quality_table, render_report
+from ganpipe.reporting.report import RunReport, collect_runs, drop_rows, quality_line, quality_table, render_report
 from ganpipe.stages import report as report_stage
 
 from .conftest import REPO
@@ -31,6 +31,16 @@ def test_quality_table_puts_each_number_between_floor_and_ceiling():
     assert quality_table({"d_loss": 0.5}) == ""  # no baselines: no table
 
 
+GAUSS1D_QUALITY = {"gen_mean": 4.0123, "gen_std": 1.104, "ks_distance": 0.0213, "target": {"mean": 4.0, "variance": 1.25}}
+
+
+def test_quality_line_shows_numbers_without_baselines_and_their_target():
+    assert quality_line(GAUSS1D_QUALITY) == \
+        "Quality: gen_mean 4.012, gen_std 1.104, ks_distance 0.0213 (target mean 4, variance 1.25)."
+    assert quality_line(QUALITY) == ""  # baselines: the table shows it
+    assert quality_line({}) == ""
+
+
 def test_drop_rows_sorts_and_empties_bare_headers():
     header = "| Path | Metric | HEAD | workspace | Change |\n|---|---|---|---|---|"
     md = header + "\n| b.json | x | 1 | 2 | 1 |\n| a.json | class_histogram.1 | 3 | 4 | 1 |\n| a.json | y | 1 | 2 | 1 |"
@@ -41,7 +51,7 @@ def test_drop_rows_sorts_and_empties_bare_headers():
 
 def test_render_report_has_every_section_and_links():
     runs = [RunReport("mnist", {"g_loss": 3.3, "step": 30000}, QUALITY, ["mnist/loss.png", "mnist/final_samples.png"]),
-            RunReport("gauss1d", {"ks_distance": 0.1}, {}, [])]
+            RunReport("gauss1d", {"g_loss": 0.7}, GAUSS1D_QUALITY, ["gauss1d/histogram.png"])]
     text = render_report(base_label="HEAD (abc1234)", metrics_diff="| m |\n|---|\n| 1 |", params_diff="",
                          runs=runs, shared={"judge": {"test_accuracy": 0.96, "test_images": 1000}})
     assert text.startswith("# ganpipe report\n") and "Compared with **HEAD (abc1234)**" in text
@@ -49,7 +59,8 @@ def test_render_report_has_every_section_and_links():
     assert "test accuracy **0.96** on 1000" in text and "autoencoder" not in text
     assert "![mnist: loss](mnist/loss.png)" in text and "![mnist: final samples](mnist/final_samples.png)" in text
     assert "Final training values: g_loss 3.3, step 30000." in text
-    assert "### gauss1d\n\nFinal training values: ks_distance 0.1." in text
+    assert ("### gauss1d\n\nFinal training values: g_loss 0.7.\n\nQuality: gen_mean 4.012, gen_std 1.104, "
+            "ks_distance 0.0213 (target mean 4, variance 1.25).\n\n![gauss1d: histogram](gauss1d/histogram.png)") in text
 
 
 def test_collect_runs_links_relative_to_the_report(tmp_path):

@@ -19,7 +19,7 @@ STEPS = 400
 def write_params(tmp_path: Path) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["train"]["mnist"].update(epochs=STEPS, batch_size=16, history_interval=20, sample_interval=100,
-                                    fresh_sample_interval=0, checkpoint_interval=40, steps_per_call=1)
+                                    fresh_sample_interval=0, checkpoint_interval=40, steps_per_execution=1)
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path

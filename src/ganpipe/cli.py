@@ -1,20 +1,28 @@
 """The ``ganpipe`` command for people.
 
-``ganpipe generate MODEL --n 30 --grid 3x10 --out samples.png`` draws from a trained generator;
-``ganpipe report [--base origin/main]`` writes reports/report.md (the report stage's work).
+``ganpipe generate MODEL --n 30 --grid 3x10 --out samples.png`` draws from a trained generator the way
+its ``generator.json`` says (noise kind, latent size) and pictures the samples: an image grid, or a
+histogram for a 1-D run; ``ganpipe report [--base origin/main]`` writes reports/report.md (the report
+stage's work).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
+import re
 import sys
+import tempfile
 
 import numpy as np
 
 from .errors import GanpipeError
 from .stages import _entry
 from .stages import report as report_stage
+
+DEFAULT_COUNT = {"images": 25, "values": 1000}  # --n when not given, by the generator's kind of sample
 
 
 def parse_grid(text: str) -> tuple[int, int]:
@@ -34,45 +42,120 @@ def default_grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def generate(model_path, *, n: int, seed: int, grid: tuple[int, int] | None, out_png=None, out_npy=None) -> np.ndarray:
-    """Draw ``n`` images from the saved generator; optionally write a grid PNG and/or the raw .npy.
+def generate(model_path, *, n: int | None = None, seed: int = 0, grid: tuple[int, int] | None = None,
+             out_png=None, out_npy=None):
+    """Draw ``n`` samples from a saved generator; optionally picture them as PNG and/or save them as .npy.
 
-    The noise is N(0, 1) of the generator's own latent size (read from the model), seeded by ``seed``.
-    Returns float32 images (n, H, W, C) in [-1, 1].
+    The noise is the kind and size that the generator's spec (``generator.json``) names, seeded by
+    ``seed``. The picture is a rows x cols grid for images (``grid``, or :func:`default_grid`; blank
+    cells after the last image) and a histogram for 1-D values. ``n`` defaults to :data:`DEFAULT_COUNT`
+    of the sample kind. Returns ``(samples, spec)``: float32 (n, *spec.output_shape), in [-1, 1]
+    for images, and the :class:`~ganpipe.training.export.GeneratorSpec`.
     """
     from .fileio import atomic_path
-    from .training.export import load_generator
-    from .training.gan import fixed_noise
+    from .training.export import load_sampler
 
-    if n < 1:
+    if n is not None and n < 1:
         raise GanpipeError(f"--n: must be >= 1, got {n}")
-    generator = load_generator(model_path)
-    latent_dim = int(generator.input_shape[-1])
-    images = np.asarray(generator.predict(fixed_noise(seed, n, latent_dim), verbose=0), dtype=np.float32)
+    generator, spec = load_sampler(model_path)
+    n = DEFAULT_COUNT[spec.kind] if n is None else n
+    if grid is not None:
+        if spec.kind != "images":
+            raise GanpipeError(f"--grid: {model_path} draws values of shape {spec.output_shape}, "
+                               "pictured as a histogram, not a grid")
+        if grid[0] * grid[1] < n:
+            raise GanpipeError(f"--grid: {grid[0]}x{grid[1]} has room for {grid[0] * grid[1]} images, but --n is {n}")
+    try:
+        noise = spec.noise_batch(seed, n)
+    except ValueError as exc:  # an unknown noise kind in a hand-edited generator.json
+        raise GanpipeError(f"{model_path}: generator.json: {exc}") from None
+    samples = np.asarray(generator.predict(noise, verbose=0), dtype=np.float32)
     if out_png is not None:
-        from .reporting.figures import save_image_grid
+        from .reporting import figures
 
-        rows, cols = grid or default_grid(n)
-        if rows * cols > n:
-            raise GanpipeError(f"--grid: {rows}x{cols} needs {rows * cols} images, but --n is {n}")
-        save_image_grid(images, out_png, rows, cols)
+        if spec.kind == "images":
+            figures.save_image_grid(samples, out_png, *(grid or default_grid(n)))
+        else:
+            figures.save_histogram(samples.reshape(-1), out_png,
+                                   title=f"{samples.size} generated values ({spec.run}, noise {spec.noise})")
     if out_npy is not None:
         with atomic_path(out_npy) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, images)
-    return images
+            np.save(fh, samples)
+    return samples, spec
+
+
+# a native log line, in glog's or absl's format: "I0000 00:00:1796169211.549844    4930 port.cc:153] ..."
+# (level, MMDD, time, thread, source:line)
+_NATIVE_LOG = re.compile(r"[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] ")
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+# native errors that only say this machine has no usable GPU (the CPU runs the model instead)
+_HARMLESS_NATIVE_ERRORS = ("failed call to cuInit", "Unable to register cu")
+
+
+def is_native_chatter(line: str) -> bool:
+    """True for TensorFlow's native start-up noise on stderr: absl's preamble, an info or warning
+    line, or an error line that only says no GPU is usable. Other lines (Python's) are kept."""
+    if line.startswith(_ABSL_PREAMBLE):
+        return True
+    if not _NATIVE_LOG.match(line):
+        return False
+    return line[0] in "IW" or any(text in line for text in _HARMLESS_NATIVE_ERRORS)
+
+
+@contextlib.contextmanager
+def native_chatter_hidden():
+    """Run the block with file descriptor 2 sent to a temporary file, then copy what it got to stderr
+    less :func:`is_native_chatter` lines.
+
+    TF_CPP_MIN_LOG_LEVEL (ganpipe sets 2) does not reach every line: TensorFlow 2.21 prints its oneDNN
+    notice at import whatever the level, and a CUDA build on a machine without a GPU logs a cuInit
+    error. They are written by C++ straight to the descriptor, so sys.stderr cannot catch them.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr descriptor at all: nothing to hide
+        yield
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            lines = tmp.read().decode(errors="replace").splitlines(keepends=True)
+            kept = "".join(line for line in lines if not is_native_chatter(line))
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="ganpipe", description="Use ganpipe's trained GANs.")
     sub = parser.add_subparsers(dest="command", required=True)
-    gen = sub.add_parser("generate", help="draw images from a trained generator")
-    gen.add_argument("model", help="model folder (e.g. models/mnist) or a generator .keras/.h5 file")
-    gen.add_argument("--n", type=int, default=25, help="number of images (default 25)")
-    gen.add_argument("--grid", type=parse_grid_arg, default=None, help="ROWSxCOLS, e.g. 3x10 (default: near-square)")
+    gen = sub.add_parser(
+        "generate", help="draw samples from a trained generator",
+        description="Draw samples from a trained generator with the noise its generator.json names, and "
+                    "picture them: a grid for images, a histogram for 1-D values. Writes a PNG when --out is "
+                    "given, or when neither --out nor --npy is (then samples.png); --npy alone writes only the .npy.")
+    gen.add_argument("model", help="model folder (e.g. models/mnist) or a generator .keras/.h5 file "
+                                   "(with generator.json beside it; without one: images from N(0,1) noise)")
+    gen.add_argument("--n", type=int, default=None,
+                     help=f"number of samples (default {DEFAULT_COUNT['images']} images, "
+                          f"or {DEFAULT_COUNT['values']} values for a 1-D run)")
+    gen.add_argument("--grid", type=parse_grid_arg, default=None,
+                     help="ROWSxCOLS with room for --n images, e.g. 3x10 (default: near-square; images only)")
     gen.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    gen.add_argument("--out", default="samples.png", help="grid PNG to write (default samples.png)")
-    gen.add_argument("--npy", default=None, help="also write the images as .npy: float32 (n, H, W, C) in [-1, 1]")
-    gen.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    gen.add_argument("--out", default=None,
+                     help="PNG to write: the image grid or the values' histogram "
+                          "(default samples.png, none when only --npy is given)")
+    gen.add_argument("--npy", default=None,
+                     help="write the samples as .npy: float32 (n, H, W, C) in [-1, 1] for images, (n, 1) for 1-D values")
+    gen.add_argument("--debug", action="store_true",
+                     help="show the full traceback on errors, and TensorFlow's native log lines")
     rep = sub.add_parser("report", help="write reports/report.md: metrics and params against a base revision, "
                                         "quality with its floors and ceilings, plots")
     rep.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
@@ -84,9 +167,15 @@ def main(argv=None) -> int:
         if args.command == "report":
             report_stage.run_from_args(args)
             return
-        images = generate(args.model, n=args.n, seed=args.seed, grid=args.grid, out_png=args.out, out_npy=args.npy)
-        print(f"generate: {len(images)} images of shape {images.shape[1:]} -> {args.out}"
-              + (f" and {args.npy}" if args.npy else ""))
+        out_png = args.out if args.out is not None or args.npy is not None else "samples.png"
+        show_all = args.debug or os.environ.get("GANPIPE_DEBUG", "") not in ("", "0") \
+            or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
+        with contextlib.nullcontext() if show_all else native_chatter_hidden():
+            samples, spec = generate(args.model, n=args.n, seed=args.seed, grid=args.grid,
+                                     out_png=out_png, out_npy=args.npy)
+        written = " and ".join(str(path) for path in (out_png, args.npy) if path is not None)
+        print(f"generate: {len(samples)} {spec.kind} of shape {tuple(spec.output_shape)} from {args.model} "
+              f"(noise {spec.noise}) -> {written}")
 
     return _entry.run(body, args)
 

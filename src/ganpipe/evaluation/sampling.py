@@ -1,8 +1,12 @@
-"""What every evaluation scores: samples of the trained generator, and of the same generator untrained."""
+"""What every evaluation scores: samples of the trained generator, and of the same generator untrained.
+
+Everything needed comes from the model folder's ``generator.json`` (a GeneratorSpec): the noise
+kind and latent size to sample with, and the architecture, options, seed and precision that rebuild
+the run's starting point. No evaluation reads ``train.<name>`` from params.yaml.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
@@ -10,30 +14,45 @@ import numpy as np
 from ..errors import GanpipeError
 
 
-def load_checked_generator(models_dir: str | os.PathLike, image_shape: tuple[int, ...], data_dir: str | os.PathLike):
-    """The saved generator of ``models_dir``; GanpipeError if it draws images of another shape than the data's."""
-    from ..training.export import load_generator
+def load_checked_generator(models_dir: str | os.PathLike, sample_shape: tuple[int, ...], data_dir: str | os.PathLike):
+    """``(generator, spec)`` of the model folder ``models_dir``.
 
-    generator = load_generator(models_dir)
-    if tuple(generator.output_shape[1:]) != tuple(image_shape):
-        raise GanpipeError(f"{models_dir}: the generator draws {tuple(generator.output_shape[1:])} images, "
-                           f"the data in {data_dir} is {tuple(image_shape)}")
+    GanpipeError if the folder has no generator.json (a generator saved before specs existed, or by
+    something else: retrain it) or if the generator draws samples of another shape than the data's ``sample_shape``.
+    """
+    from ..training.export import SPEC_FILE, load_sampler, read_spec
+
+    generator, spec = load_sampler(models_dir)
+    if read_spec(models_dir) is None:  # load_sampler guessed a spec; an evaluation must not
+        raise GanpipeError(f"{models_dir}: no {SPEC_FILE} beside the generator (it says how to sample it and how "
+                           "to rebuild its untrained twin; rerun the train stage)")
+    if tuple(generator.output_shape[1:]) != tuple(sample_shape):
+        raise GanpipeError(f"{models_dir}: the generator draws samples of shape {tuple(generator.output_shape[1:])}, "
+                           f"the data in {data_dir} has shape {tuple(sample_shape)}")
+    return generator, spec
+
+
+def build_untrained(spec):
+    """The generator of ``spec``'s run before its first step: a fresh Keras model with its initial weights.
+
+    Built by the train stage's own builder on one device (``build_networks``, which reads only
+    ``arch``, ``model``, ``latent_dim`` and ``precision``, all of which a spec carries), seeded with the
+    run's seed, so the weights are exactly those training started from.
+    """
+    from ..training.networks import build_networks
+
+    generator, _ = build_networks(spec, tuple(spec.output_shape), seed=spec.seed)
     return generator
 
 
-def trained_and_untrained(generator, train_cfg, *, seed: int, count: int, image_shape: tuple[int, ...],
+def trained_and_untrained(generator, spec, *, seed: int, count: int,
                           batch_size: int = 250) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` float32 samples in [-1, 1] from ``generator`` and from an untrained twin, on the same fixed noise.
+    """``count`` float32 samples from ``generator`` and from its untrained twin (:func:`build_untrained`),
+    on the same fixed noise: ``spec``'s noise kind and latent size, drawn from ``seed``.
 
-    The twin is the trained run's starting point: ``train_cfg``'s architecture, seed and precision,
-    with the saved generator's latent size.
+    Shapes (count, *spec.output_shape); images lie in [-1, 1].
     """
-    from ..training.gan import fixed_noise
-    from ..training.networks import build_networks
-
-    latent = int(generator.input_shape[-1])
-    noise = fixed_noise(seed, count, latent, train_cfg.noise)
+    noise = spec.noise_batch(seed, count)
     generated = np.asarray(generator.predict(noise, batch_size=batch_size, verbose=0), np.float32)
-    untrained, _ = build_networks(dataclasses.replace(train_cfg, latent_dim=latent), image_shape, seed=train_cfg.seed)
-    baseline = np.asarray(untrained.predict(noise, batch_size=batch_size, verbose=0), np.float32)
+    baseline = np.asarray(build_untrained(spec).predict(noise, batch_size=batch_size, verbose=0), np.float32)
     return generated, baseline

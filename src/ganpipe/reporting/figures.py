@@ -33,22 +33,24 @@ def to_display(images: np.ndarray) -> np.ndarray:
 
 
 def grid_figure(images: np.ndarray, rows: int, cols: int, titles=None):
-    """A 640x480 figure with a rows x cols grid of ``images`` (N >= rows*cols, (N, H, W, C), C = 1 or 3).
+    """A 640x480 figure with a rows x cols grid of the first rows*cols ``images`` ((N, H, W, C), C = 1 or 3).
 
     Accepts generator output in [-1, 1] or uint8 pictures; single-channel images are drawn in gray.
+    With fewer than rows*cols images (N >= 1) the cells after the last image are left blank.
     """
     shown = to_display(images)
-    if len(shown) < rows * cols:
-        raise ValueError(f"a {rows}x{cols} grid needs {rows * cols} images, got {len(shown)}")
+    if len(shown) < 1:
+        raise ValueError(f"a {rows}x{cols} grid needs at least one image, got none")
     fig, axes = plt.subplots(rows, cols, figsize=FIGSIZE, squeeze=False)
     for i, ax in enumerate(axes.flat):
-        img = shown[i]
-        if img.shape[-1] == 1:
-            ax.imshow(img[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
-        else:
-            ax.imshow(img)
-        if titles is not None:
-            ax.set_title(titles[i], fontsize=9)
+        if i < len(shown):
+            img = shown[i]
+            if img.shape[-1] == 1:
+                ax.imshow(img[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
+            else:
+                ax.imshow(img)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=9)
         ax.axis("off")
     if titles is not None:
         fig.tight_layout()
@@ -123,6 +125,8 @@ def histogram_figure(values, *, reference=None, target=None, title: str = ""):
     if target is not None:
         mean, std = target[0], float(np.sqrt(target[1]))
         low, high = min(low, mean - 4 * std), max(high, mean + 4 * std)
+    if high <= low:  # a single value, or all equal: numpy cannot bin an empty range
+        low, high = low - 0.5, high + 0.5
     bins = np.linspace(low, high, 51)
     fig, ax = plt.subplots(figsize=FIGSIZE)
     if reference is not None:

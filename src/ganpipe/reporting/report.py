@@ -107,6 +107,20 @@ def quality_table(quality: dict) -> str:
     return "\n".join(rows) + (f"\n\nAlso: {', '.join(extra)}." if extra else "")
 
 
+def quality_line(quality: dict) -> str:
+    """Quality numbers that have no real-data floor or untrained ceiling (the 1-D GAN's: generated mean, std,
+    KS distance) as one sentence, with any nested mapping (its target) in brackets; "" where
+    :func:`quality_table` applies or there is nothing to show."""
+    if "real" in quality:
+        return ""
+    scalars = [f"{k} {_num(v)}" for k, v in quality.items() if not isinstance(v, dict)]
+    if not scalars:
+        return ""
+    nested = ["{} {}".format(k, ", ".join(f"{kk} {_num(vv)}" for kk, vv in v.items()))
+              for k, v in quality.items() if isinstance(v, dict) and v]
+    return "Quality: " + ", ".join(scalars) + (f" ({'; '.join(nested)})" if nested else "") + "."
+
+
 def class_histogram_line(quality: dict) -> str:
     hist = quality.get("class_histogram")
     if not hist:
@@ -136,7 +150,7 @@ def render_report(*, base_label: str, metrics_diff: str, params_diff: str, runs:
         final = {k: v for k, v in run.metrics.items() if not isinstance(v, dict)}
         if final:
             out += ["Final training values: " + ", ".join(f"{k} {_num(v)}" for k, v in final.items()) + ".", ""]
-        table = quality_table(run.quality)
+        table = quality_table(run.quality) or quality_line(run.quality)
         if table:
             out += [table, ""]
         hist = class_histogram_line(run.quality)

@@ -11,13 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import EvaluateConfig, TrainConfig, load_section
+from ..config import EvaluateConfig, load_section
 from ..fileio import write_json_atomic
 from . import _entry
 
 
-def evaluate_run(cfg: EvaluateConfig, train_cfg: TrainConfig, *, data_dir, judge_dir, models_dir, reports_dir) -> dict:
-    """Generate ``cfg.samples`` images from the trained and from an untrained generator; judge them."""
+def evaluate_run(cfg: EvaluateConfig, *, data_dir, judge_dir, models_dir, reports_dir) -> dict:
+    """Generate ``cfg.samples`` images from the trained and from an untrained generator; judge them.
+
+    How to sample the generator and rebuild its untrained twin comes from ``models_dir``'s generator.json.
+    """
     from ..data.binfmt import read_split
     from ..evaluation.digits import evaluate_digits
     from ..evaluation.judge import JUDGE_FILE, scale
@@ -26,10 +29,9 @@ def evaluate_run(cfg: EvaluateConfig, train_cfg: TrainConfig, *, data_dir, judge
     from ..training.export import load_made_model
 
     train, test = read_split(data_dir, "Train"), read_split(data_dir, "Test")
-    generator = load_checked_generator(models_dir, train.images.shape[1:], data_dir)
+    generator, spec = load_checked_generator(models_dir, train.images.shape[1:], data_dir)
     judge = load_made_model(Path(judge_dir) / JUDGE_FILE, "judge")
-    generated, baseline = trained_and_untrained(generator, train_cfg, seed=cfg.seed, count=cfg.samples,
-                                                image_shape=train.images.shape[1:], batch_size=500)
+    generated, baseline = trained_and_untrained(generator, spec, seed=cfg.seed, count=cfg.samples, batch_size=500)
     result, pairs = evaluate_digits(judge, generated, baseline, train.images, test.images,
                                     confidence=cfg.confidence, min_share=cfg.min_share)
     reports = Path(reports_dir)
@@ -42,7 +44,7 @@ def evaluate_run(cfg: EvaluateConfig, train_cfg: TrainConfig, *, data_dir, judge
 
 def main(argv=None) -> int:
     p = _entry.parser("python -m ganpipe.stages.evaluate", __doc__)
-    p.add_argument("experiment", help="name of the params section train.<experiment> (a digit GAN)")
+    p.add_argument("experiment", help="name of the experiment (a digit GAN), for the summary line")
     p.add_argument("--data", default="data/mnist", help="prepared .bin folder the GAN was trained on")
     p.add_argument("--judge", default="models/judge", help="folder with the judge's classifier.keras")
     p.add_argument("--models", required=True, help="the experiment's model folder")
@@ -50,8 +52,7 @@ def main(argv=None) -> int:
 
     def body(args):
         cfg = load_section(args.params, "evaluate", EvaluateConfig)
-        train_cfg = load_section(args.params, f"train.{args.experiment}", TrainConfig)
-        r = evaluate_run(cfg, train_cfg, data_dir=args.data, judge_dir=args.judge, models_dir=args.models,
+        r = evaluate_run(cfg, data_dir=args.data, judge_dir=args.judge, models_dir=args.models,
                          reports_dir=args.reports)
         print(f"evaluate {args.experiment}: domain FID {r['domain_fid']:.2f} (real {r['real']['domain_fid']:.2f}, "
               f"untrained {r['untrained']['domain_fid']:.2f}), IS {r['inception_score']:.2f}, modes {r['modes']}/10, "

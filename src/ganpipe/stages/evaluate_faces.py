@@ -10,15 +10,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..config import EvaluateFacesConfig, TrainConfig, load_section
+from ..config import EvaluateFacesConfig, load_section
 from ..errors import GanpipeError
 from ..fileio import write_json_atomic
 from . import _entry
 
 
-def evaluate_face_run(cfg: EvaluateFacesConfig, train_cfg: TrainConfig, *, data_dir, features_dir, models_dir,
-                      reports_dir) -> dict:
-    """Generate ``cfg.samples`` faces from the trained and from an untrained generator; score both."""
+def evaluate_face_run(cfg: EvaluateFacesConfig, *, data_dir, features_dir, models_dir, reports_dir) -> dict:
+    """Generate ``cfg.samples`` faces from the trained and from an untrained generator; score both.
+
+    How to sample the generator and rebuild its untrained twin comes from ``models_dir``'s generator.json.
+    """
     from ..data.training import load_training_images
     from ..evaluation.face_features import FEATURES_FILE
     from ..evaluation.faces import evaluate_faces
@@ -26,12 +28,11 @@ def evaluate_face_run(cfg: EvaluateFacesConfig, train_cfg: TrainConfig, *, data_
     from ..training.export import load_made_model
 
     faces = load_training_images(data_dir)
-    generator = load_checked_generator(models_dir, faces.shape[1:], data_dir)
+    generator, spec = load_checked_generator(models_dir, faces.shape[1:], data_dir)
     if len(faces) < 4:
         raise GanpipeError(f"{data_dir}: {len(faces)} faces; at least 4 are needed for two real sets")
     extractor = load_made_model(Path(features_dir) / FEATURES_FILE, "face_features")
-    generated, baseline = trained_and_untrained(generator, train_cfg, seed=cfg.seed, count=cfg.samples,
-                                                image_shape=faces.shape[1:])
+    generated, baseline = trained_and_untrained(generator, spec, seed=cfg.seed, count=cfg.samples)
     result = evaluate_faces(extractor, generated, baseline, faces, detect_samples=cfg.detect_samples,
                             threshold=cfg.threshold)
     write_json_atomic(Path(reports_dir) / "quality.json", result)
@@ -40,7 +41,7 @@ def evaluate_face_run(cfg: EvaluateFacesConfig, train_cfg: TrainConfig, *, data_
 
 def main(argv=None) -> int:
     p = _entry.parser("python -m ganpipe.stages.evaluate_faces", __doc__)
-    p.add_argument("experiment", help="name of the params section train.<experiment> (a face GAN)")
+    p.add_argument("experiment", help="name of the experiment (a face GAN), for the summary line")
     p.add_argument("--data", default="data/anime", help="prepared faces folder the GAN was trained on")
     p.add_argument("--features", default="models/face_features", help="folder with autoencoder.keras")
     p.add_argument("--models", required=True, help="the experiment's model folder")
@@ -48,9 +49,8 @@ def main(argv=None) -> int:
 
     def body(args):
         cfg = load_section(args.params, "evaluate_faces", EvaluateFacesConfig)
-        train_cfg = load_section(args.params, f"train.{args.experiment}", TrainConfig)
-        r = evaluate_face_run(cfg, train_cfg, data_dir=args.data, features_dir=args.features,
-                              models_dir=args.models, reports_dir=args.reports)
+        r = evaluate_face_run(cfg, data_dir=args.data, features_dir=args.features, models_dir=args.models,
+                              reports_dir=args.reports)
         print(f"evaluate_faces {args.experiment}: face FID {r['face_fid']:.2f} (real {r['real']['face_fid']:.2f}, "
               f"untrained {r['untrained']['face_fid']:.2f}), animeface finds {r['detected_share']:.1%} "
               f"(real {r['real']['detected_share']:.1%}, untrained {r['untrained']['detected_share']:.1%})")

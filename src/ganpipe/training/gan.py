@@ -11,10 +11,11 @@ One ``train_step`` follows the seed programs' ``train_on_batch`` recipe:
 
 Losses are binary cross-entropy measured in the forward pass before the update, as
 ``train_on_batch`` reports them. Randomness is stateless, keyed by ``(seed, step)`` where ``step``
-is the model's own counter (a variable, saved with the training state): step ``s`` draws the
+is the step's index, which ``fit`` reads from :meth:`GAN.steps` (real batches are drawn inside
+the step from the training array, so the "data" is only the step indices): step ``s`` draws the
 same batches, noise and label noise however ``fit`` groups steps (``steps_per_execution``), and
-after a restart from a checkpoint. ``fit`` is given :meth:`GAN.steps` as data: the real batches
-are drawn inside the step from the training array, so the "data" only says how many steps to run.
+after a restart from a checkpoint. A step counter (a variable, saved with the training state)
+says where to start again.
 
 Under a ``tf.distribute`` strategy (built, compiled and fitted in its scope) the same step runs on
 every replica: each draws the same global batch, noise and targets from the same keys and keeps
@@ -164,15 +165,15 @@ class GAN(keras.Model):
         return int(self.step_counter.numpy())
 
     def steps(self, until: int) -> tf.data.Dataset:
-        """``fit``'s data for steps ``steps_done .. until-1``: one placeholder element per step and replica."""
-        count = max(0, int(until) - self.steps_done)
+        """``fit``'s data for steps ``steps_done .. until-1``: each step's index, once per replica."""
+        start, stop = self.steps_done, max(self.steps_done, int(until))
         strategy = self.distribute_strategy
         if strategy.num_replicas_in_sync == 1 and not tf.distribute.has_strategy():
-            return tf.data.Dataset.from_tensors(tf.zeros([1])).repeat(count)
+            return tf.data.Dataset.range(start, stop)
 
-        def per_worker(ctx):  # every local replica takes one element per step
+        def per_worker(ctx):  # the worker's local replicas take consecutive elements: repeat each index
             local = ctx.num_replicas_in_sync // ctx.num_input_pipelines
-            return tf.data.Dataset.from_tensors(tf.zeros([1])).repeat(count * local)
+            return tf.data.Dataset.range(start, stop).map(lambda s: tf.fill([local], s)).unbatch()
 
         return strategy.distribute_datasets_from_function(per_worker)
 
@@ -200,10 +201,10 @@ class GAN(keras.Model):
         # float32 whatever D computes in (its output layer is float32: a no-op cast, keeping the logits Keras reads)
         return self._mean(keras.losses.binary_crossentropy(targets, tf.cast(probs, tf.float32)))
 
-    def train_step(self, data):
-        del data  # a placeholder: batches are drawn from the training array by (seed, step)
+    def train_step(self, step):
+        """One step; ``step`` (int64 scalar, from :meth:`steps`) keys its draws: batches come from the array."""
         G, D, n, share = self.generator, self.discriminator, self.batch_size, self._share
-        step = tf.convert_to_tensor(self.step_counter.value)
+        step = tf.reshape(tf.cast(step, tf.int64), [])
         base = tf.stack([tf.constant(self.seed, tf.int64), step])
         key = iter(tf.unstack(tf.random.experimental.stateless_split(base, num=6 * self.d_steps + 2 * self.g_steps)))
         for _ in range(self.d_steps):
@@ -232,7 +233,11 @@ class GAN(keras.Model):
         if self.replicas > 1:  # every replica then holds the global values
             values = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
         self.recent.assign(tf.tensor_scatter_nd_update(self.recent.value, [[step % RING]], [values]))
-        self.step_counter.assign_add(1)
+        # assign, not assign_add: each replica writes the same value, whether or not its copy is merged
+        self.step_counter.assign(step + 1)
+        if self.replicas > 1:
+            # Keras 3.15 reduces multi-worker logs with reduce(MEAN, axis=0), which fails on scalars
+            return {name: tf.reshape(value, [1]) for name, value in zip(STEP_METRICS, tf.unstack(values))}
         return dict(zip(STEP_METRICS, tf.unstack(values)))
 
     def generate(self, noise: np.ndarray, batch_size: int = 256) -> np.ndarray:
