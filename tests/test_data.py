@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ganpipe.errors import GanpipeError
+
 from ganpipe.data import sources
 from ganpipe.data.binfmt import Split, read_images_bin, read_labels_bin, read_split, write_dataset
 from ganpipe.data.idx import read_idx
@@ -104,7 +106,7 @@ def test_failed_write_keeps_the_earlier_dataset(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ganpipe.data.binfmt, "write_json_atomic", disk_full)  # fails after the four .bin files
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(GanpipeError, match=rf"^{tmp_path / 'd'}: cannot write \(No space left on device\)$"):
         write_dataset(tmp_path / "d", random_split(12), random_split(6), source="second")
     assert json.loads((tmp_path / "d" / "manifest.json").read_text()) == good
     assert (tmp_path / "d" / "imagesTrain.bin").stat().st_size == 10 * 784

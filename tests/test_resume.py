@@ -1,6 +1,7 @@
 """Interruption and resume, for real: kill the train stage mid-run, rerun it, compare with a straight run."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,24 +12,19 @@ import numpy as np
 import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import save_params, shrunk_params, train_cmd
 
 STEPS = 400
 
 
 def write_params(tmp_path: Path) -> Path:
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"]["mnist"].update(epochs=STEPS, batch_size=16, history_interval=20, sample_interval=100,
-                                    fresh_sample_interval=0, checkpoint_interval=40, steps_per_execution=1)
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return path
+    return save_params(tmp_path, shrunk_params("mnist", epochs=STEPS, batch_size=16, history_interval=20,
+                                               sample_interval=100, fresh_sample_interval=50,
+                                               checkpoint_interval=40, steps_per_execution=5))
 
 
 def stage_cmd(params, data, out: Path):
-    return [sys.executable, "-m", "ganpipe.stages.train", "mnist", "--params", str(params), "--data", str(data),
-            "--models", str(out / "models"), "--reports", str(out / "reports"), "--checkpoints", str(out / "ckpt"),
-            "--no-progress"]
+    return train_cmd("mnist", params, data, out, checkpoints=True)
 
 
 def outputs(out: Path) -> dict[str, bytes]:
@@ -65,8 +61,14 @@ def interrupt_then_resume(tmp: Path, data: Path, sig: int, wait_for_checkpoints:
         assert time.monotonic() < deadline, "no checkpoint appeared"
         time.sleep(0.02)
     proc.send_signal(sig)
-    proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode != 0, "the run was interrupted before it finished"
+    if sig != signal.SIGKILL:
+        assert proc.returncode == 130, err
+        last = err.decode().strip().splitlines()[-1]
+        assert re.fullmatch(rf"ganpipe: interrupted \(stopped by signal {int(sig)}; checkpoint at step (\d+) in "
+                            rf"\S+ckpt, rerun to resume\)", last), last
+        assert newest_checkpoint_step(tmp / "ckpt") == int(re.search(r"step (\d+)", last).group(1))
     assert not (tmp / "models").exists(), "an interrupted run leaves no model that looks final"
     resumed = subprocess.run(stage_cmd(params, data, tmp), capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
@@ -80,10 +82,13 @@ def test_sigkill_then_rerun_equals_straight_run(tmp_path, mnist_dir, straight, w
     assert outputs(tmp_path) == straight
 
 
-def test_ctrl_c_writes_a_checkpoint_and_resumes(tmp_path, mnist_dir, straight):
-    out = interrupt_then_resume(tmp_path, mnist_dir, signal.SIGINT, 1)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_signal_writes_a_checkpoint_and_resumes(tmp_path, mnist_dir, straight, sig):
+    """Ctrl-C, and SIGTERM (dvc queue kill, CI cancellation, preemption), save the step reached, not only
+    the last interval's, and exit 130 with one line saying where; the rerun resumes there."""
+    out = interrupt_then_resume(tmp_path, mnist_dir, sig, 1)
     step = int(out.split("(resumed at step ")[1].split(")")[0])
-    assert step >= 40
+    assert step >= 40 and step % 5 == 0, "a whole execution of 5 steps"
     assert outputs(tmp_path) == straight
 
 

@@ -83,22 +83,24 @@ def test_train_stage_reports_missing_data(tmp_path, capsys):
 
 
 def test_plots_stage(tmp_path, capsys):
+    """It reads DVCLive's history (steps and values), not params.yaml: no --params needed."""
     reports = tmp_path / "r"
-    (reports / "history").mkdir(parents=True)
+    (reports / "plots" / "metrics").mkdir(parents=True)
     samples = reports / "plots" / "images" / "samples"
     samples.mkdir(parents=True)
     for name, values in {"d_loss": [0.7, 0.5, 0.6], "d_acc": [0.5, 0.8, 0.7], "g_loss": [0.7, 1.2, 1.1]}.items():
-        (reports / "history" / f"{name}.txt").write_text("".join(f"{v}\n" for v in values))
+        rows = "".join(f"{step}\t{v}\n" for step, v in zip((0, 5, 9), values))
+        (reports / "plots" / "metrics" / f"{name}.tsv").write_text(f"step\t{name}\n{rows}")
     for step in (0, 9, 10):  # 10 sorts before 9 as text: the newest must win by number
         (samples / f"{step}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([step]) * 16)
-    assert plots.main(["mnist", "--params", str(REPO / "params.yaml"), "--reports", str(reports)]) == 0
+    assert plots.main(["mnist", "--params", str(tmp_path / "absent.yaml"), "--reports", str(reports)]) == 0
     assert png_size(reports / "loss.png") == (640, 480)
     assert png_size(reports / "accuracy.png") == (640, 480)
     assert (reports / "final_samples.png").read_bytes() == (samples / "10.png").read_bytes()
 
-    (reports / "history" / "g_loss.txt").write_text("")
-    assert plots.main(["mnist", "--params", str(REPO / "params.yaml"), "--reports", str(reports)]) == 2
-    assert "g_loss.txt: history file is empty" in capsys.readouterr().err
+    (reports / "plots" / "metrics" / "g_loss.tsv").write_text("step\tg_loss\n")
+    assert plots.main(["mnist", "--reports", str(reports)]) == 2
+    assert "g_loss.tsv: history file is empty" in capsys.readouterr().err
 
 
 def test_stage_runs_as_module_with_one_line_error(tmp_path):

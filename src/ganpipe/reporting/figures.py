@@ -84,16 +84,16 @@ def _marks(ax, marks) -> None:
         ax.axvline(x, color="tab:purple", linestyle=":", linewidth=1.5, label="D reset" if i == 0 else None)
 
 
-def save_loss_plot(d_loss, g_loss, path: str | os.PathLike, marks=()) -> None:
-    """The original program's loss plot: G dashed red, D solid green, x = step / history_interval, y from 0.
+def save_loss_plot(steps, d_loss, g_loss, path: str | os.PathLike, marks=()) -> None:
+    """The original program's loss plot: G dashed red, D solid green, against the step, y from 0.
 
-    ``marks``: x positions of discriminator resets, drawn as dotted vertical lines.
+    ``marks``: steps of discriminator resets, drawn as dotted vertical lines.
     """
     fig, ax = plt.subplots(figsize=FIGSIZE)
-    ax.plot(np.asarray(g_loss), "r--", label="generator loss")
-    ax.plot(np.asarray(d_loss), "g-", label="discriminator loss")
+    ax.plot(np.asarray(steps), np.asarray(g_loss), "r--", label="generator loss")
+    ax.plot(np.asarray(steps), np.asarray(d_loss), "g-", label="discriminator loss")
     _marks(ax, marks)
-    ax.set_xlabel("step / history_interval")
+    ax.set_xlabel("step")
     ax.set_ylabel("binary cross-entropy")
     ax.set_ylim(bottom=0)
     ax.legend()
@@ -101,13 +101,13 @@ def save_loss_plot(d_loss, g_loss, path: str | os.PathLike, marks=()) -> None:
     save_figure(fig, path)
 
 
-def save_accuracy_plot(d_acc, path: str | os.PathLike, marks=()) -> None:
-    """Discriminator accuracy (mean of the real and fake halves) against step / history_interval."""
+def save_accuracy_plot(steps, d_acc, path: str | os.PathLike, marks=()) -> None:
+    """Discriminator accuracy (mean of the real and fake halves) against the step."""
     fig, ax = plt.subplots(figsize=FIGSIZE)
-    ax.plot(np.asarray(d_acc), "b-", label="discriminator accuracy")
+    ax.plot(np.asarray(steps), np.asarray(d_acc), "b-", label="discriminator accuracy")
     _marks(ax, marks)
     ax.axhline(0.5, color="gray", linestyle=":", linewidth=1, label="chance")
-    ax.set_xlabel("step / history_interval")
+    ax.set_xlabel("step")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.02)
     ax.legend()

@@ -108,7 +108,8 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
     spec = GeneratorSpec(run=name, arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim, noise=cfg.noise,
                          output_shape=tuple(int(d) for d in images.shape[1:]),
                          output_range=(-1.0, 1.0) if images.ndim == 4 else None, seed=cfg.seed,
-                         precision=cfg.precision, steps=cfg.epochs)
+                         precision=cfg.precision, steps=cfg.epochs,
+                         d_resets=tuple(s for s in cfg.reset_discriminator_at if s < cfg.epochs))
 
     reports_dir = Path(reports_dir)
     images_dir = reports_dir / "plots" / "images"

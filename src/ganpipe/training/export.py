@@ -43,6 +43,7 @@ class GeneratorSpec:
     seed: int                  # the run's seed: its initial weights, and its fixed sample-grid noise
     precision: str
     steps: int                 # training steps behind these weights
+    d_resets: tuple = ()       # steps before which D was re-initialised (the burn-in): marks on the plots
 
     @property
     def kind(self) -> str:
@@ -64,6 +65,7 @@ class GeneratorSpec:
             raw = json.loads(text)
             raw["output_shape"] = tuple(raw["output_shape"])
             raw["output_range"] = tuple(raw["output_range"]) if raw["output_range"] is not None else None
+            raw["d_resets"] = tuple(raw.get("d_resets", ()))
             return cls(**raw)
         except (ValueError, KeyError, TypeError) as exc:
             raise GanpipeError(f"{where}: not a ganpipe generator spec ({type(exc).__name__}: {exc})") from None
