@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install pipeline test test-all bench clean-venv
+.PHONY: install pipeline test test-slow test-all bench clean-venv
 
 # The venv is rebuilt when the pinned dependencies change.
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -20,6 +20,9 @@ pipeline: install            ## run the whole DVC pipeline (dvc repro)
 
 test: install                ## the test suite (fast: tiny real data, a few real training steps)
 	python -m pytest -q -rs -m "not slow"
+
+test-slow: install           ## only the slow tests: the whole DAG, DVC remote clones, multi-process distribution
+	python -m pytest -q -rs -m slow
 
 test-all: install            ## also the slow tests
 	python -m pytest -q -rs

@@ -75,15 +75,19 @@ def seed_recipe(images, cfg, *, steps, warmup):
 
 
 def ganpipe_trainer(images, cfg, *, steps):
-    """ganpipe's GAN exactly as the train stage builds it from ``cfg``: steps/s after compilation."""
-    from ganpipe.training.gan import GAN, ArraySampler
+    """ganpipe's GAN exactly as the train stage builds it from ``cfg`` (fit): steps/s after compilation."""
+    from ganpipe.training.gan import ArraySampler, build_gan
     from ganpipe.training.networks import build_networks
 
     generator, discriminator = build_networks(cfg, images.shape[1:], seed=0)
-    gan = GAN.from_config(cfg, generator, discriminator, ArraySampler(images))
-    gan.train_steps(0, 2 * cfg.steps_per_execution)  # compile
+    gan = build_gan(cfg, generator, discriminator, ArraySampler(images))
+
+    def run(count):
+        gan.fit(gan.steps(gan.steps_done + count), epochs=1, verbose=0, shuffle=False)
+
+    run(2 * cfg.steps_per_execution)  # compile
     started = time.perf_counter()
-    gan.train_steps(2 * cfg.steps_per_execution, steps)
+    run(steps)
     return steps / (time.perf_counter() - started)
 
 

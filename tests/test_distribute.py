@@ -156,6 +156,7 @@ def assert_matches_single(out: Path, single: Path) -> None:
         np.testing.assert_allclose(got, want, rtol=LOSS_RTOL, atol=LOSS_ATOL, err_msg=name)
 
 
+@pytest.mark.slow  # a whole DAG, clones or several processes: `make test-slow`, run by .ci/run
 def test_mirrored_over_two_cpu_devices_matches_one_device(tmp_path, mnist_dir, single_run):
     """Also: xla falls back with a message, and a checkpoint restores every replica's copy."""
     params = write_params(tmp_path, **SGD, strategy="mirrored", xla=True)
@@ -171,6 +172,7 @@ def test_mirrored_over_two_cpu_devices_matches_one_device(tmp_path, mnist_dir, s
     assert_matches_single(tmp_path, single)
 
 
+@pytest.mark.slow  # a whole DAG, clones or several processes: `make test-slow`, run by .ci/run
 def test_multi_worker_two_processes_match_one_device(tmp_path, mnist_dir, single_run):
     """Two workers on 127.0.0.1, both told the same output folders: the chief writes them, worker 1 only scratch."""
     params = write_params(tmp_path, strategy="multi_worker")
@@ -210,6 +212,7 @@ def newest_checkpoint(folder: Path) -> int:
     return max((int(p.stem.split("-")[1]) for p in folder.glob("ckpt-*.npz")), default=0)
 
 
+@pytest.mark.slow  # a whole DAG, clones or several processes: `make test-slow`, run by .ci/run
 def test_multi_worker_killed_worker_restarted_with_the_other_resumes(tmp_path, mnist_dir):
     """Worker 1 is killed mid-run; the chief, stuck without it, is stopped too; both restarted
     resume from the chief's last checkpoint and end where an uninterrupted two-worker run ends."""

@@ -79,6 +79,7 @@ def pycache_note(root: Path) -> str:
     return f"\n__pycache__ folders in {root.name}/src, hashed unless .dvcignore lists them: {found}" if found else ""
 
 
+@pytest.mark.slow  # a whole DAG, clones or several processes: `make test-slow`, run by .ci/run
 def test_push_then_clone_and_pull_needs_no_recompute(tmp_path):
     origin, storage = tmp_path / "origin.git", tmp_path / "dvc-storage"
     first, second = tmp_path / "first", tmp_path / "second"
