@@ -12,7 +12,7 @@ import pytest
 from ganpipe.data.binfmt import read_split
 from ganpipe.models import build_gan_models
 from ganpipe.training import callbacks as cb
-from ganpipe.training.gan import GAN, RING, STEP_METRICS, ArraySampler, TrainingDiverged, fixed_noise, generate, \
+from ganpipe.training.gan import GAN, STEP_METRICS, ArraySampler, TrainingDiverged, fixed_noise, generate, \
     make_optimizer
 
 
@@ -392,8 +392,10 @@ def test_checkpoint_every_interval_keeps_the_newest_two_and_restores(images, tmp
     folder = tmp_path / "ckpt"
     gan = make_gan(images, steps_per_execution=2)
     history, counting = cb.History(interval=3, epochs=14), CountingPart(gan)
+    grids = cb.SampleGrids("samples", 0, 14, noise_for=None, render=None, save=cb.ImageSaver(tmp_path / "a"))
+    grids.written = {"samples/0.png": b"\x89PNG zero"}  # a name with a slash, as the real ones
     saver = cb.Checkpoint(folder, interval=4, epochs=14, fingerprint="run-a",
-                          parts={"history": history, "count": counting})
+                          parts={"history": history, "count": counting, "samples": grids})
     assert saver.restore(gan) == 0
     listings = {}
     fit(gan, 14, [history, saver, AtStep(lambda model: listings.update({model.steps_done: checkpoints(folder)}))])
@@ -406,8 +408,9 @@ def test_checkpoint_every_interval_keeps_the_newest_two_and_restores(images, tmp
     # a new GAN from the same seed takes the newest checkpoint: steps, every state variable, the parts
     copy = make_gan(images, steps_per_execution=2)
     copy_history, copy_counting = cb.History(interval=3, epochs=14), CountingPart(copy)
+    copy_grids = cb.SampleGrids("samples", 0, 14, noise_for=None, render=None, save=cb.ImageSaver(tmp_path / "b"))
     restorer = cb.Checkpoint(folder, interval=4, epochs=14, fingerprint="run-a",
-                             parts={"history": copy_history, "count": copy_counting})
+                             parts={"history": copy_history, "count": copy_counting, "samples": copy_grids})
     assert restorer.restore(copy) == 12 and copy.steps_done == 12
     # the reference: the first GAN's state at step 12, from a straight run to 12
     ref = make_gan(images, steps_per_execution=2)
@@ -419,6 +422,8 @@ def test_checkpoint_every_interval_keeps_the_newest_two_and_restores(images, tmp
     np.testing.assert_array_equal(copy_history.history, ref_history.history)
     np.testing.assert_array_equal(copy_history.step_log, ref_history.step_log)
     assert copy_counting.restored["done"].tolist() == [12]
+    assert copy_grids.written == grids.written
+    assert (tmp_path / "b" / "samples" / "0.png").read_bytes() == b"\x89PNG zero"
 
 
 def test_checkpoint_of_another_run_is_cleared_by_the_writer_only(images, tmp_path):
@@ -467,6 +472,15 @@ def test_checkpoint_stop_on_an_interval_step_saves_once():
     drive(saver, gan, [2, 4, 6, 8])
     saver.on_train_end()
     assert counting.saved_at == [4, 8]
+
+
+def test_checkpoint_not_saved_at_the_end_of_a_complete_run():
+    gan = StubGAN(8)
+    counting = CountingPart(gan)
+    saver = cb.Checkpoint("unused", interval=4, epochs=8, fingerprint="x", parts={"count": counting}, writer=False)
+    drive(saver, gan, [2, 4, 6, 8])  # 8 is a multiple of the interval, and the end
+    saver.on_train_end()
+    assert counting.saved_at == [4]
 
 
 # -- Progress ----------------------------------------------------------------------------------------

@@ -238,3 +238,55 @@ def test_nan_loss_stops_training_with_step_and_loss(tmp_path, mnist_dir, tiny_tr
     assert re.search(r"training diverged at step \d+: (d_loss_real|d_loss_fake|g_loss) is (nan|-?inf)", err), err
     assert err.count("\n") == 1, err
     assert not (tmp_path / "m").exists()
+
+
+def test_ema_of_constant_weights_is_a_no_op(mnist_dir):
+    import tensorflow as tf
+
+    images = read_split(mnist_dir, "Train").images
+    gan = make_gan(images, ema_half_life=1000.0)
+    before = snapshot(gan.ema_generator)
+    for step in (0, 10, 1000):
+        gan._update_ema(tf.constant(step, tf.int64))
+    for a, b in zip(snapshot(gan.ema_generator), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_ema_lags_a_moving_generator_by_its_half_life(mnist_dir):
+    """G jumps from W0 to W1: after half-life / batch updates the average is half way, after twice that 3/4."""
+    import tensorflow as tf
+
+    images = read_split(mnist_dir, "Train").images
+    gan = make_gan(images, batch_size=16, ema_half_life=64.0)  # 4 steps of 16 images
+    w0 = snapshot(gan.generator)
+    w1 = [w + 1.0 for w in w0]
+    gan.generator.set_weights(w1)
+    for k, share in ((4, 0.5), (8, 0.75)):
+        for step in range(4):
+            gan._update_ema(tf.constant(100 + step, tf.int64))
+        for a, b, e in zip(w0, w1, snapshot(gan.ema_generator)):
+            np.testing.assert_allclose(e, a + share * (b - a), rtol=0, atol=1e-5 * (1 + np.abs(b).max()))
+
+
+def test_ema_ramp_up_follows_the_start_closely(mnist_dir):
+    """With ramp-up the half-life is at most rampup x images seen: early on the average is nearly G."""
+    images = read_split(mnist_dir, "Train").images
+    gan = make_gan(images, batch_size=16, ema_half_life=10_000.0, ema_rampup=0.05)
+    assert float(gan.ema_beta(0)) < 1e-5  # half-life 0.8 images after the first 16
+    assert float(gan.ema_beta(12_499)) == pytest.approx(0.5 ** (16 / 10_000), rel=1e-6)  # 200,000 seen: capped
+    plain = make_gan(images, batch_size=16, ema_half_life=10_000.0)
+    assert float(plain.ema_beta(0)) == pytest.approx(0.5 ** (16 / 10_000), rel=1e-6)
+
+
+def test_ema_run_exports_the_average_and_keeps_the_live_weights(tmp_path, mnist_dir, tiny_train_cfg):
+    from ganpipe.stages.train import run_training
+
+    cfg = dataclasses.replace(tiny_train_cfg, ema_half_life=500.0, ema_rampup=0.05)
+    run_training(cfg, data_dir=mnist_dir, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False)
+    exported = keras.models.load_model(tmp_path / "m" / "generator.keras")
+    live = keras.models.load_model(tmp_path / "m" / "generator_live.keras")
+    assert json.loads((tmp_path / "m" / "generator.json").read_text())["weights"] == "ema"
+    assert any(not np.array_equal(a, b) for a, b in zip(exported.get_weights(), live.get_weights()))
+    legacy = keras.models.load_model(tmp_path / "m" / "generator_model_7.h5", compile=False)
+    for a, b in zip(legacy.get_weights(), exported.get_weights()):
+        np.testing.assert_array_equal(a, b)

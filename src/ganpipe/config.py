@@ -131,6 +131,12 @@ class TrainConfig:
     checkpoint_interval: int = _rule(low=0, doc="save a resumable checkpoint every this many steps; 0 = never")
     reset_discriminator_at: tuple = _rule(low=1, kind="steps", doc="re-initialise D (and its optimizer) before these steps")
     seed: int = _rule(low=0, doc="seeds weight initialisation, batches, noise and the sample-grid noise")
+    ema_half_life: float = _rule(low=0.0, doc="half-life in training images of an exponential moving average of "
+                                              "G's weights, exported as the generator; 0 = no average")
+    ema_rampup: float = _rule(low=0.0, doc="cap the half-life at this times the images seen so far (0 = no ramp-up)")
+    eval_interval: int = _rule(low=0, doc="score the live and EMA generator every this many steps with the run's "
+                                          "scorer, log the curve, export the best; 0 = never")
+    eval_samples: int = _rule(low=2, doc="generated samples per score (fixed noise)")
     steps_per_execution: int = _rule(low=1, high=50, doc="training steps per compiled call of fit (Keras compile's steps_per_execution): speed only")
     xla: bool = _rule(doc="compile the step with XLA: faster for dense nets, slower for the DCGAN on CPU")
     precision: str = _rule(choices=PRECISIONS,

@@ -1,7 +1,8 @@
 """Stage train@<experiment>: train the GAN of params section ``train.<experiment>`` on a data folder.
 
 Writes models/<experiment>/ (generator/discriminator .keras, generator.json: how to sample it, and
-the legacy generator_model_<epochs>.h5), and in reports/<experiment>/, through DVCLive:
+the legacy generator_model_<epochs>.h5; with an EMA the generator is the average and
+generator_live.keras the last live weights), and in reports/<experiment>/, through DVCLive:
 metrics.json, plots/metrics/*.tsv and the grids plots/images/{samples,fresh}/<steps done>.png; and
 history/{d_loss,d_acc,g_loss}.txt, training_log.txt and timing.json.
 
@@ -25,6 +26,9 @@ from ..errors import ConfigError, GanpipeError
 from ..fileio import ensure_dir, sha256_array, write_json_atomic
 from . import _entry
 
+LIVE_FILE = "generator_live.keras"  # with an EMA: the generator's own last weights, beside the average
+LAST_FILE = "generator_last.keras"  # with scored snapshots: the last weights, beside the best snapshot
+
 # settings that only change how long it runs or what is saved, not the training itself
 _NOT_IN_FINGERPRINT = {"epochs", "checkpoint_interval"}
 
@@ -45,29 +49,34 @@ class TrainResult:
 
 
 def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpoint_dir=None, name: str = "",
-                 progress: bool = True, where: str = "train", callbacks=()) -> TrainResult:
+                 progress: bool = True, where: str = "train", callbacks=(), judge_dir=None,
+                 features_dir=None) -> TrainResult:
     """Train from ``cfg`` on ``data_dir``'s training data; write models and reports. Returns a TrainResult.
 
     ``name`` is the run's name saved in generator.json; ``where`` (e.g. "params.yaml: train.mnist")
     prefixes errors about settings that only the data can refute; ``callbacks`` are more Keras
-    callbacks for ``fit``. Under ``multi_worker``, a worker other than the chief writes nothing that
+    callbacks for ``fit``. With ``cfg.eval_interval``, snapshots are scored by the scorer of the
+    data's kind (``judge_dir`` for digits, ``features_dir`` for faces; 1-D runs need neither)
+    and the best one is exported. Under ``multi_worker``, a worker other than the chief writes nothing that
     outlives the call (it reads the chief's checkpoints).
     """
     from ..training import distribute
 
     strategy = distribute.make_strategy(cfg.strategy)  # first: multi_worker must start before any TensorFlow op
     name = name or Path(models_dir).name
+    scorers = {"judge_dir": judge_dir, "features_dir": features_dir}
     if distribute.is_chief(strategy):
         return _train(cfg, strategy, data_dir=data_dir, models_dir=models_dir, reports_dir=reports_dir,
-                      checkpoint_dir=checkpoint_dir, name=name, progress=progress, where=where, callbacks=callbacks)
+                      checkpoint_dir=checkpoint_dir, name=name, progress=progress, where=where, callbacks=callbacks,
+                      scorers=scorers)
     with tempfile.TemporaryDirectory(prefix="ganpipe-worker-") as scratch:  # TF's pattern for non-chief workers
         return _train(cfg, strategy, data_dir=data_dir, models_dir=Path(scratch) / "models",
                       reports_dir=Path(scratch) / "reports", checkpoint_dir=checkpoint_dir, name=name,
-                      progress=False, where=where, callbacks=callbacks, writer=False)
+                      progress=False, where=where, callbacks=callbacks, writer=False, scorers=scorers)
 
 
 def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, checkpoint_dir, name, progress, where,
-           callbacks, writer=True) -> TrainResult:
+           callbacks, scorers, writer=True) -> TrainResult:
     from dvclive import Live
 
     from ..data.training import load_training_images
@@ -105,11 +114,13 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
         jit = False
     with distribute.scope(strategy):
         gan = build_gan(cfg, generator, discriminator, sampler, jit_compile=jit)
-    spec = GeneratorSpec(run=name, arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim, noise=cfg.noise,
-                         output_shape=tuple(int(d) for d in images.shape[1:]),
-                         output_range=(-1.0, 1.0) if images.ndim == 4 else None, seed=cfg.seed,
-                         precision=cfg.precision, steps=cfg.epochs,
-                         d_resets=tuple(s for s in cfg.reset_discriminator_at if s < cfg.epochs))
+    spec_kwargs = dict(run=name, arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim, noise=cfg.noise,
+                       output_shape=tuple(int(d) for d in images.shape[1:]),
+                       output_range=(-1.0, 1.0) if images.ndim == 4 else None, seed=cfg.seed,
+                       precision=cfg.precision, steps=cfg.epochs,
+                       d_resets=tuple(s for s in cfg.reset_discriminator_at if s < cfg.epochs),
+                       weights="ema" if cfg.ema_half_life > 0 else "live")
+    spec = GeneratorSpec(**spec_kwargs)
 
     reports_dir = Path(reports_dir)
     images_dir = reports_dir / "plots" / "images"
@@ -125,9 +136,17 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
                                            render=render, save=save),
                  "fresh": cb.SampleGrids("fresh", cfg.fresh_sample_interval, cfg.epochs, render=render, save=save,
                                          noise_for=lambda done: spec.noise_batch(cfg.seed, render.count,
-                                                                                 stream=-2 - done))}
+                                                                                 stream=-3 - done))}
         stop, bar = cb.StopOnSignal(), cb.Progress(cfg.epochs, enabled=progress)
         steps = [cb.DivergenceStop(), history, *grids.values()]
+        snapshots = None
+        if cfg.eval_interval:
+            from ..evaluation.scorers import scorer_for
+
+            snapshots = cb.QualitySnapshots(cfg.eval_interval, cfg.epochs, live=live,
+                                            scorer=scorer_for(data_dir, **scorers),
+                                            noise=spec.noise_batch(cfg.seed, cfg.eval_samples, stream=-2))
+            steps.append(snapshots)
         if cfg.reset_discriminator_at:
             steps.append(cb.DiscriminatorReset(cfg.reset_discriminator_at, lambda step: build(cfg.seed + step)[1]))
         resumed = 0
@@ -135,7 +154,8 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
             settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_FINGERPRINT}
             saver = cb.Checkpoint(checkpoint_dir, interval=cfg.checkpoint_interval, epochs=cfg.epochs,
                                   fingerprint=checkpoint.fingerprint(settings, sha256_array(images)),
-                                  parts={"history": history, **grids}, writer=writer)
+                                  parts={"history": history, **grids,
+                                         **({"snapshots": snapshots} if snapshots else {})}, writer=writer)
             resumed = saver.restore(gan)
             steps.append(saver)
         started = time.perf_counter()
@@ -156,17 +176,41 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
         live.step = cfg.epochs - 1  # summary only: the last step's losses
         for key, value in history.final.items():
             live.summary[key] = value
+        best = snapshots.summary() if snapshots is not None else {}
+        live.summary.update(best)
     history.write(reports_dir)
+    if snapshots is not None and snapshots.best is not None:  # the best snapshot is the run's generator
+        spec = GeneratorSpec(**{**spec_kwargs, "weights": snapshots.best[2], "best_step": snapshots.best[1]})
     # timings vary from run to run: kept out of metrics.json (a stage output), so an unchanged
     # rerun leaves every output hash in dvc.lock unchanged; dvc.yaml shows this file as metrics too
-    result = TrainResult(steps=cfg.epochs, wall_time_s=wall, final=history.final, resumed_from=resumed)
-    write_json_atomic(reports_dir / "timing.json", {"steps_per_s": round(result.steps_per_s, 2),
-                                                    "wall_time_s": round(result.wall_time_s, 2),
-                                                    "resumed_from_step": resumed})
-    save_models(models_dir, generator, discriminator, spec=spec)
+    result = TrainResult(steps=cfg.epochs, wall_time_s=wall, final={**history.final, **best}, resumed_from=resumed)
+    timing = {"steps_per_s": round(result.steps_per_s, 2), "wall_time_s": round(result.wall_time_s, 2),
+              "resumed_from_step": resumed}
+    if snapshots is not None:
+        timing["scoring_s"] = round(snapshots.seconds, 2)
+    write_json_atomic(reports_dir / "timing.json", timing)
+    exported, beside = exported_generators(gan, snapshots)
+    save_models(models_dir, exported, discriminator, spec=spec, extra=beside)
     if checkpoint_dir is not None and writer:
         checkpoint.clear(checkpoint_dir)
     return result
+
+
+def exported_generators(gan, snapshots):
+    """(the run's generator, {file name: more generators to keep beside it}): the best snapshot if scored,
+    else the moving average if kept, else the live weights; the last weights of the others beside it."""
+    import keras
+
+    extra = {}
+    final = gan.ema_generator if gan.ema_generator is not None else gan.generator
+    if gan.ema_generator is not None:
+        extra[LIVE_FILE] = gan.generator
+    if snapshots is None or snapshots.best is None:
+        return final, extra
+    best = keras.models.clone_model(gan.generator)
+    best.set_weights(snapshots.best[3])
+    extra[LAST_FILE] = final
+    return best, extra
 
 
 def main(argv=None) -> int:
@@ -177,14 +221,16 @@ def main(argv=None) -> int:
     p.add_argument("--reports", required=True, help="output folder for metrics, history and sample grids")
     p.add_argument("--checkpoints", default=None, help="checkpoint folder (resume from it if it holds this run's)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--judge", default=None, help="the judge stage's model folder: scores digit snapshots")
+    p.add_argument("--features", default=None, help="the face_features stage's model folder: scores face snapshots")
 
     def body(args):
         section = f"train.{args.experiment}"
         cfg = load_section(args.params, section, TrainConfig)
         result = run_training(cfg, data_dir=args.data, models_dir=args.models, reports_dir=args.reports,
                               checkpoint_dir=args.checkpoints, name=args.experiment, progress=not args.no_progress,
-                              where=f"{args.params}: {section}")
-        final = ", ".join(f"{k} {v:.4f}" for k, v in result.final.items())
+                              where=f"{args.params}: {section}", judge_dir=args.judge, features_dir=args.features)
+        final = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in result.final.items())
         resumed = f" (resumed at step {result.resumed_from})" if result.resumed_from else ""
         print(f"train {args.experiment}: {result.steps} steps{resumed} in {result.wall_time_s:.1f} s "
               f"({result.steps_per_s:.1f} steps/s); final {final}")

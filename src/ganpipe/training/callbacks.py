@@ -126,7 +126,8 @@ class History(StepCallback):
 
 
 class SampleGrids(StepCallback):
-    """A picture of the generator's output before training and every ``interval`` steps and at the end.
+    """A picture of the generator's output (the moving average where the GAN keeps one) before
+    training, every ``interval`` steps and at the end.
 
     ``noise_for(steps_done)`` gives the noise (fixed or fresh), ``render(generated)`` the RGB pixels
     (a grid of images, or a histogram of 1-D values: chosen once by whoever builds the run), and
@@ -152,7 +153,8 @@ class SampleGrids(StepCallback):
         from .gan import generate
 
         name = f"{self.kind}/{done}.png"
-        self.written[name] = self.save(name, self.render(generate(self.model.generator, self.noise_for(done)), done))
+        exported = self.model.ema_generator if self.model.ema_generator is not None else self.model.generator
+        self.written[name] = self.save(name, self.render(generate(exported, self.noise_for(done)), done))
 
     def state(self):
         return {name: np.frombuffer(data, np.uint8) for name, data in self.written.items()}
@@ -182,6 +184,77 @@ class ImageSaver:
         else:
             save_pixels(pixels, self.folder / name)
         return (self.folder / name).read_bytes()
+
+
+class QualitySnapshots(StepCallback):
+    """Every ``interval`` steps and at the end, score the live generator and, where the GAN keeps one,
+    its moving average with the run's ``scorer`` (lower is better) on fixed ``noise``; log the curve
+    to DVCLive as ``quality/<scorer>_{live,ema}`` and keep the best weights seen.
+
+    ``best`` is (score, steps done, "live" or "ema", weight arrays) or None; ``curve`` has rows
+    (steps done, live score, ema score or NaN).
+    """
+
+    def __init__(self, interval: int, epochs: int, *, scorer, noise, live=None):
+        super().__init__()
+        self.interval, self.epochs = int(interval), int(epochs)
+        self.scorer, self.noise, self.live = scorer, noise, live
+        self.best, self.curve, self.seconds = None, [], 0.0
+
+    def on_steps(self, first, done):
+        if self.interval and (crossed(first, done, self.interval) or done == self.epochs):
+            self.snapshot(done)
+
+    def snapshot(self, done: int) -> dict[str, float]:
+        import time
+
+        from .gan import generate
+
+        started = time.perf_counter()
+        nets = {"live": self.model.generator}
+        if self.model.ema_generator is not None:
+            nets["ema"] = self.model.ema_generator
+        scores = {kind: float(self.scorer(generate(net, self.noise))) for kind, net in nets.items()}
+        for kind, score in scores.items():
+            if np.isfinite(score) and (self.best is None or score < self.best[0]):
+                self.best = (score, done, kind, nets[kind].get_weights())
+        self.curve.append((done, scores["live"], scores.get("ema", np.nan)))
+        self._log(self.curve[-1])
+        self.seconds += time.perf_counter() - started
+        return scores
+
+    def _log(self, row) -> None:
+        if self.live is None:
+            return
+        self.live.step = int(row[0])
+        for kind, value in zip(("live", "ema"), row[1:]):
+            if np.isfinite(value):
+                self.live.log_metric(f"quality/{self.scorer.name}_{kind}", float(value))
+
+    def summary(self) -> dict:
+        """What metrics.json says about the snapshots: the best one's step, weights and score."""
+        if self.best is None:
+            return {}
+        score, step, kind, _ = self.best
+        return {"best_step": step, "best_weights": kind, f"best_{self.scorer.name}": round(score, 4)}
+
+    def state(self):
+        state = {"curve": np.array(self.curve, np.float64).reshape(-1, 3)}
+        if self.best is not None:
+            score, step, kind, weights = self.best
+            state["best_meta"] = np.array([score, step, 1.0 if kind == "ema" else 0.0])
+            state.update({f"best_{i:04d}": w for i, w in enumerate(weights)})
+        return state
+
+    def restore_state(self, state) -> None:
+        self.curve = [tuple(row) for row in state["curve"].tolist()]
+        for row in self.curve:
+            self._log(row)
+        self.best = None
+        if "best_meta" in state:
+            score, step, ema = state["best_meta"].tolist()
+            weights = [state[k] for k in sorted(k for k in state if k.startswith("best_0"))]
+            self.best = (score, int(step), "ema" if ema else "live", weights)
 
 
 class DiscriminatorReset(StepCallback):

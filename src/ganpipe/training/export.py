@@ -44,6 +44,8 @@ class GeneratorSpec:
     precision: str
     steps: int                 # training steps behind these weights
     d_resets: tuple = ()       # steps before which D was re-initialised (the burn-in): marks on the plots
+    weights: str = "live"      # "ema": generator.keras is the moving average of G's weights; "live": G's own
+    best_step: int | None = None  # scored snapshots: the steps done when the exported weights scored best
 
     @property
     def kind(self) -> str:

@@ -123,8 +123,16 @@ class GAN(keras.Model):
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, sampler: ArraySampler, *,
                  batch_size: int, seed: int, noise: str = "normal", d_steps: int = 1, g_steps: int = 1,
-                 real_label=(1.0, 1.0), fake_label=(0.0, 0.0), g_label=(1.0, 1.0), **kwargs):
-        """Build under the strategy's scope to train distributed (ganpipe.training.networks builds G and D there)."""
+                 real_label=(1.0, 1.0), fake_label=(0.0, 0.0), g_label=(1.0, 1.0), ema_half_life: float = 0.0,
+                 ema_rampup: float = 0.0, **kwargs):
+        """Build under the strategy's scope to train distributed (ganpipe.training.networks builds G and D there).
+
+        ``ema_half_life`` > 0 keeps ``ema_generator``, an exponential moving average of G's weights
+        whose half-life is that many training images (StyleGAN2-ADA's ``ema_kimg``, in images); with
+        ``ema_rampup`` > 0 the half-life is at most ``ema_rampup`` times the images seen so far, so
+        the average forgets the random start quickly. BatchNorm's moving statistics are averaged
+        the same way as the weights, so they match the averaged weights they normalise.
+        """
         super().__init__(**kwargs)
         replicas = self.distribute_strategy.num_replicas_in_sync
         if sampler.count < batch_size:
@@ -142,6 +150,11 @@ class GAN(keras.Model):
                                             aggregation="only_first_replica", name="step")
         self.recent = self.add_weight(shape=(RING, len(STEP_METRICS)), initializer="zeros", trainable=False,
                                       aggregation="only_first_replica", name="recent_steps")
+        self.ema_half_life, self.ema_rampup = float(ema_half_life), float(ema_rampup)
+        self.ema_generator = None
+        if self.ema_half_life > 0:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
         self.built = True  # G and D are built; fit must not trace a call() to build anything
 
     @property
@@ -227,6 +240,8 @@ class GAN(keras.Model):
             with tf.GradientTape() as tape:
                 g_loss = self._bce(g_targets, D(G(noise, training=True), training=True))
             self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables), G.trainable_variables))
+        if self.ema_generator is not None:
+            self._update_ema(step)
         acc_real = self._mean(tf.cast(tf.cast(p_real, tf.float32) > 0.5, tf.float32))
         acc_fake = self._mean(tf.cast(tf.cast(p_fake, tf.float32) <= 0.5, tf.float32))
         values = tf.stack([loss_real, loss_fake, acc_real, acc_fake, g_loss])
@@ -240,6 +255,20 @@ class GAN(keras.Model):
             return {name: tf.reshape(value, [1]) for name, value in zip(STEP_METRICS, tf.unstack(values))}
         return dict(zip(STEP_METRICS, tf.unstack(values)))
 
+    def ema_beta(self, step) -> tf.Tensor:
+        """The EMA's decay after step ``step`` (0-based): 0.5 ** (batch / half-life in images)."""
+        half_life = tf.constant(self.ema_half_life, tf.float32)
+        if self.ema_rampup > 0:
+            seen = tf.cast(step + 1, tf.float32) * self.batch_size
+            half_life = tf.minimum(half_life, seen * self.ema_rampup)
+        return tf.pow(0.5, self.batch_size / tf.maximum(half_life, 1e-8))
+
+    def _update_ema(self, step) -> None:
+        beta = self.ema_beta(step)
+        for average, current in zip(self.ema_generator.weights, self.generator.weights):
+            value = tf.cast(current.value, tf.float32)
+            average.assign(value + tf.cast(beta, average.dtype) * (tf.cast(average.value, average.dtype) - value))
+
     def generate(self, noise: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Noise (n, latent_dim) float32 -> generator output float32, inference mode, in batches."""
         return generate(self.generator, noise, batch_size)
@@ -248,8 +277,9 @@ class GAN(keras.Model):
 
     def state_variables(self) -> list:
         """Every variable whose value defines the training state, in a fixed order."""
+        ema = list(self.ema_generator.weights) if self.ema_generator is not None else []
         return (list(self.generator.weights) + list(self.discriminator.weights)
-                + list(self.g_optimizer.variables) + list(self.d_optimizer.variables) + [self.step_counter])
+                + list(self.g_optimizer.variables) + list(self.d_optimizer.variables) + [self.step_counter] + ema)
 
     def reset_discriminator(self, fresh: keras.Model) -> None:
         """Give D the weights of ``fresh`` (a newly initialised twin) and D's optimizer its state as built.
@@ -278,7 +308,7 @@ def build_gan(cfg, generator: keras.Model, discriminator: keras.Model, sampler: 
     """
     gan = GAN(generator, discriminator, sampler, batch_size=cfg.batch_size, seed=cfg.seed, noise=cfg.noise,
               d_steps=cfg.d_steps, g_steps=cfg.g_steps, real_label=cfg.real_label, fake_label=cfg.fake_label,
-              g_label=cfg.g_label)
+              g_label=cfg.g_label, ema_half_life=cfg.ema_half_life, ema_rampup=cfg.ema_rampup)
     gan.compile(d_optimizer=make_optimizer(cfg.optimizer, cfg.d_lr, cfg.beta_1),
                 g_optimizer=make_optimizer(cfg.optimizer, cfg.lr, cfg.beta_1),
                 steps_per_execution=cfg.steps_per_execution, jit_compile=cfg.xla if jit_compile is None else jit_compile)

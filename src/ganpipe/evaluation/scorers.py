@@ -1,0 +1,98 @@
+"""One number per generator during training, lower is better: the run's own quality scorer.
+
+Picked once, where a run is built (:func:`scorer_for`), by the kind of data it learns:
+
+- 28x28x1 digits: the judge's domain FID against the real test digits (judge stage);
+- 64x64x3 faces: the face autoencoder's FID against the real faces (face_features stage);
+- 1-D values: the Kolmogorov-Smirnov distance to the target normal (the data folder's manifest).
+
+Each scorer is a callable ``samples (n, ...) float32 -> float``; it holds its reference features,
+computed once, so a snapshot costs only the generated samples' features.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GanpipeError
+from . import metrics
+
+
+class DigitFID:
+    """Domain FID (the judge's features) of generated digits against the real test digits."""
+
+    name = "digit_fid"
+
+    def __init__(self, judge, test_images: np.ndarray):
+        from .judge import judge_outputs
+
+        self.judge = judge
+        self.reference = judge_outputs(judge, test_images)[0]
+
+    def __call__(self, samples: np.ndarray) -> float:
+        from .judge import judge_outputs
+
+        return metrics.frechet_distance(judge_outputs(self.judge, samples)[0], self.reference)
+
+
+class FaceFID:
+    """FID in the face autoencoder's feature space of generated faces against the real faces."""
+
+    name = "face_fid"
+
+    def __init__(self, extractor, faces: np.ndarray):
+        from .face_features import face_features
+
+        self.extractor = extractor
+        self.reference = face_features(extractor, faces)
+
+    def __call__(self, samples: np.ndarray) -> float:
+        from .face_features import face_features
+
+        return metrics.frechet_distance(face_features(self.extractor, samples), self.reference)
+
+
+class KSDistance:
+    """Kolmogorov-Smirnov distance of generated 1-D values to the target normal (mean, variance)."""
+
+    name = "ks_distance"
+
+    def __init__(self, mean: float, variance: float):
+        self.mean, self.variance = float(mean), float(variance)
+
+    def __call__(self, samples: np.ndarray) -> float:
+        from .gauss1d import ks_distance
+
+        return ks_distance(np.asarray(samples).reshape(-1), self.mean, self.variance)
+
+
+def scorer_for(data_dir: str | os.PathLike, *, judge_dir=None, features_dir=None):
+    """The scorer of a run on ``data_dir``, by its kind of data; GanpipeError naming what is missing."""
+    from ..data.training import FACES_FILE
+    from ..data.gauss1d import SAMPLES_FILE
+
+    data_dir = Path(data_dir)
+    if (data_dir / SAMPLES_FILE).is_file():
+        from ..data.gauss1d import read_gauss1d_manifest
+
+        manifest = read_gauss1d_manifest(data_dir)
+        return KSDistance(manifest["mean"], manifest["variance"])
+    from ..training.export import load_made_model
+
+    if (data_dir / FACES_FILE).is_file():
+        from ..data.faces import read_faces_bin
+        from .face_features import FEATURES_FILE
+
+        if features_dir is None:
+            raise GanpipeError(f"{data_dir}: scoring faces needs --features (the face_features stage's model folder)")
+        return FaceFID(load_made_model(Path(features_dir) / FEATURES_FILE, "face_features"),
+                       read_faces_bin(data_dir / FACES_FILE))
+    from ..data.binfmt import read_split
+    from .judge import JUDGE_FILE
+
+    if judge_dir is None:
+        raise GanpipeError(f"{data_dir}: scoring digits needs --judge (the judge stage's model folder)")
+    return DigitFID(load_made_model(Path(judge_dir) / JUDGE_FILE, "judge"), read_split(data_dir, "Test").images)
