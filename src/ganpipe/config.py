@@ -134,6 +134,8 @@ class TrainConfig:
     ema_half_life: float = _rule(low=0.0, doc="half-life in training images of an exponential moving average of "
                                               "G's weights, exported as the generator; 0 = no average")
     ema_rampup: float = _rule(low=0.0, doc="cap the half-life at this times the images seen so far (0 = no ramp-up)")
+    augment: tuple = _rule(kind="names", choices=("color", "translation", "cutout"),
+                           doc="DiffAugment policies for D's inputs in training, e.g. [translation, cutout]; [] = none")
     eval_interval: int = _rule(low=0, doc="score the live and EMA generator every this many steps with the run's "
                                           "scorer, log the curve, export the best; 0 = never")
     eval_samples: int = _rule(low=2, doc="generated samples per score (fixed noise)")
@@ -161,6 +163,9 @@ def _check_value(where: str, f: dataclasses.Field, value: Any) -> Any:
     if meta.get("kind") == "names":  # a list of names
         if not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
             raise ConfigError(f"{where}: expected a list of names such as [mnist], got {value!r}")
+        bad = [v for v in value if meta.get("choices") and v not in meta["choices"]]
+        if bad:
+            raise ConfigError(f"{where}: unknown value {bad[0]!r} (valid: {', '.join(meta['choices'])})")
         return tuple(value)
     if meta.get("kind") == "steps":  # a list of step numbers
         if not isinstance(value, (list, tuple)):

@@ -33,12 +33,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .augment import POLICIES as AUGMENT_POLICIES
+from .augment import augment as augment_images
+from .augment import draw_params as draw_augment_params
+
 # per-step values, in this order: train_step's logs and the rows of step_rows()
 STEP_METRICS = ("d_loss_real", "d_loss_fake", "d_acc_real", "d_acc_fake", "g_loss")
 # what the history records: the seed programs' three numbers
 METRICS = ("d_loss", "d_acc", "g_loss")
 # rows of the per-step ring buffer: more than the most steps one execution may run (config allows 50)
 RING = 64
+AUGMENT_STREAM = 7  # folded into a step's key for the augmentation draws
 
 
 class TrainingDiverged(RuntimeError):
@@ -124,7 +129,7 @@ class GAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, sampler: ArraySampler, *,
                  batch_size: int, seed: int, noise: str = "normal", d_steps: int = 1, g_steps: int = 1,
                  real_label=(1.0, 1.0), fake_label=(0.0, 0.0), g_label=(1.0, 1.0), ema_half_life: float = 0.0,
-                 ema_rampup: float = 0.0, **kwargs):
+                 ema_rampup: float = 0.0, augment=(), **kwargs):
         """Build under the strategy's scope to train distributed (ganpipe.training.networks builds G and D there).
 
         ``ema_half_life`` > 0 keeps ``ema_generator``, an exponential moving average of G's weights
@@ -132,6 +137,9 @@ class GAN(keras.Model):
         ``ema_rampup`` > 0 the half-life is at most ``ema_rampup`` times the images seen so far, so
         the average forgets the random start quickly. BatchNorm's moving statistics are averaged
         the same way as the weights, so they match the averaged weights they normalise.
+
+        ``augment`` names DiffAugment policies (ganpipe.training.augment) applied to every image D
+        sees in training, real and generated, inside the gradient tapes.
         """
         super().__init__(**kwargs)
         replicas = self.distribute_strategy.num_replicas_in_sync
@@ -150,6 +158,10 @@ class GAN(keras.Model):
                                             aggregation="only_first_replica", name="step")
         self.recent = self.add_weight(shape=(RING, len(STEP_METRICS)), initializer="zeros", trainable=False,
                                       aggregation="only_first_replica", name="recent_steps")
+        self.augment_policy = tuple(augment)
+        unknown = set(self.augment_policy) - set(AUGMENT_POLICIES)
+        if unknown:
+            raise ValueError(f"unknown augment policy {sorted(unknown)[0]!r} (valid: {', '.join(AUGMENT_POLICIES)})")
         self.ema_half_life, self.ema_rampup = float(ema_half_life), float(ema_rampup)
         self.ema_generator = None
         if self.ema_half_life > 0:
@@ -220,9 +232,13 @@ class GAN(keras.Model):
         step = tf.reshape(tf.cast(step, tf.int64), [])
         base = tf.stack([tf.constant(self.seed, tf.int64), step])
         key = iter(tf.unstack(tf.random.experimental.stateless_split(base, num=6 * self.d_steps + 2 * self.g_steps)))
+        # augmentation draws from a stream of its own, so runs without it keep their draws
+        aug_keys = iter(tf.unstack(tf.random.experimental.stateless_split(
+            tf.random.experimental.stateless_fold_in(base, AUGMENT_STREAM), num=2 * self.d_steps + self.g_steps)))
+        view = self._augmenter(aug_keys)
         for _ in range(self.d_steps):
-            real = share(self._sampler(next(key), n))
-            fake = G(share(draw_noise(self.noise, next(key), n, self.latent_dim)), training=False)
+            real = view(share(self._sampler(next(key), n)))
+            fake = view(G(share(draw_noise(self.noise, next(key), n, self.latent_dim)), training=False))
             real_targets = share(_targets(self.real_label, next(key), n))
             fake_targets = share(_targets(self.fake_label, next(key), n))
             with tf.GradientTape() as tape:
@@ -238,7 +254,7 @@ class GAN(keras.Model):
             noise = share(draw_noise(self.noise, next(key), n, self.latent_dim))
             g_targets = share(_targets(self.g_label, next(key), n))
             with tf.GradientTape() as tape:
-                g_loss = self._bce(g_targets, D(G(noise, training=True), training=True))
+                g_loss = self._bce(g_targets, D(view(G(noise, training=True)), training=True))
             self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables), G.trainable_variables))
         if self.ema_generator is not None:
             self._update_ema(step)
@@ -254,6 +270,17 @@ class GAN(keras.Model):
             # Keras 3.15 reduces multi-worker logs with reduce(MEAN, axis=0), which fails on scalars
             return {name: tf.reshape(value, [1]) for name, value in zip(STEP_METRICS, tf.unstack(values))}
         return dict(zip(STEP_METRICS, tf.unstack(values)))
+
+    def _augmenter(self, keys):
+        """A function applying the next key's augmentation to a (replica's slice of a) batch; identity without policy."""
+        if not self.augment_policy:
+            return lambda images: images
+
+        def view(images):
+            params = draw_augment_params(self.augment_policy, next(keys), self.batch_size)  # the global batch's
+            return augment_images(images, {name: self._share(p) for name, p in params.items()})
+
+        return view
 
     def ema_beta(self, step) -> tf.Tensor:
         """The EMA's decay after step ``step`` (0-based): 0.5 ** (batch / half-life in images)."""
@@ -308,7 +335,7 @@ def build_gan(cfg, generator: keras.Model, discriminator: keras.Model, sampler: 
     """
     gan = GAN(generator, discriminator, sampler, batch_size=cfg.batch_size, seed=cfg.seed, noise=cfg.noise,
               d_steps=cfg.d_steps, g_steps=cfg.g_steps, real_label=cfg.real_label, fake_label=cfg.fake_label,
-              g_label=cfg.g_label, ema_half_life=cfg.ema_half_life, ema_rampup=cfg.ema_rampup)
+              g_label=cfg.g_label, ema_half_life=cfg.ema_half_life, ema_rampup=cfg.ema_rampup, augment=cfg.augment)
     gan.compile(d_optimizer=make_optimizer(cfg.optimizer, cfg.d_lr, cfg.beta_1),
                 g_optimizer=make_optimizer(cfg.optimizer, cfg.lr, cfg.beta_1),
                 steps_per_execution=cfg.steps_per_execution, jit_compile=cfg.xla if jit_compile is None else jit_compile)
