@@ -140,8 +140,9 @@ class TrainConfig:
                                           "scorer, log the curve, export the best; 0 = never")
     eval_samples: int = _rule(low=2, doc="generated samples per score (fixed noise)")
     steps_per_execution: int = _rule(low=1, high=50, doc="training steps per compiled call of fit (Keras compile's steps_per_execution): speed only")
-    xla: bool = _rule(doc="compile the step with XLA: faster for dense nets, slower for the DCGAN on CPU")
-    precision: str = _rule(choices=PRECISIONS,
+    xla: bool = _rule(kind="bool_or_auto",
+                      doc="compile the step with XLA: true, false, or auto (by the machine and the network)")
+    precision: str = _rule(choices=(*PRECISIONS, "auto"),
                            doc="float32, or mixed_bfloat16: layers compute in bfloat16, variables stay float32")
     strategy: str = _rule(choices=STRATEGIES,
                           doc="tf.distribute strategy: auto = mirrored over >1 local GPUs, else single")
@@ -171,6 +172,10 @@ def _check_value(where: str, f: dataclasses.Field, value: Any) -> Any:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list of steps such as [5000], got {value!r}")
         return tuple(sorted({_check_scalar(f"{where}[{i}]", int, meta, v) for i, v in enumerate(value)}))
+    if meta.get("kind") == "bool_or_auto":
+        if value == "auto" or isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true, false or auto, got {value!r}")
     if meta.get("kind") == "pair":  # [a, b] of integers
         if not (isinstance(value, (list, tuple)) and len(value) == 2):
             raise ConfigError(f"{where}: expected [rows, cols], got {value!r}")

@@ -7,6 +7,12 @@ Conv2DTranspose 3 (4x4, stride 2, same) and tanh -> 64x64x3 in [-1, 1].
 
 Discriminator: Conv2D 64 / 128 / 256 / 512 (4x4, stride 2, same), BatchNormalization(momentum 0.5)
 after all but the first, LeakyReLU(0.2) after each; Flatten; Dense 1 sigmoid.
+
+Two options size it for a CPU (the defaults are the original): ``width`` w scales every layer's
+filters (G 8w/4w/2w/w/w, D w/2w/4w/8w; compute goes with w squared), and ``upsample: resize``
+replaces each stride-2 Conv2DTranspose (4x4) with nearest-neighbour upsampling and a 3x3 Conv2D
+(more FLOPs, but TensorFlow's CPU conv2d runs several times faster than its conv2d_transpose on
+some CPUs, and it draws no checkerboard).
 """
 
 from __future__ import annotations
@@ -25,24 +31,39 @@ def _bn_lrelu(x):
     return layers.LeakyReLU(negative_slope=SLOPE)(x)
 
 
-def build_generator(*, latent_dim: int, channels: int = 3) -> keras.Model:
+UPSAMPLE = ("transpose", "resize")
+
+
+def _up(filters: int, upsample: str, **kwargs):
+    """A x2 upsampling layer (as a function of its input) with ``filters`` outputs."""
+    if upsample == "transpose":
+        return layers.Conv2DTranspose(filters, 4, strides=2, padding="same", **kwargs)
+
+    def resize_conv(x):
+        return layers.Conv2D(filters, 3, padding="same", **kwargs)(layers.UpSampling2D(2, interpolation="nearest")(x))
+
+    return resize_conv
+
+
+def build_generator(*, latent_dim: int, channels: int = 3, width: int = 64, upsample: str = "transpose") -> keras.Model:
     """Noise (batch, latent_dim) -> images (batch, 64, 64, channels) in [-1, 1]."""
+    if upsample not in UPSAMPLE:
+        raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE)}, got {upsample!r}")
     z = keras.Input(shape=(latent_dim,), name="noise")
     x = layers.Reshape((1, 1, latent_dim))(z)
-    x = _bn_lrelu(layers.Conv2DTranspose(512, 4, padding="valid")(x))
-    for filters in (256, 128, 64):
-        x = _bn_lrelu(layers.Conv2DTranspose(filters, 4, strides=2, padding="same")(x))
-    x = _bn_lrelu(layers.Conv2D(64, 3, padding="same")(x))
-    img = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh", name="image",
-                                 dtype=OUTPUT_DTYPE)(x)
+    x = _bn_lrelu(layers.Conv2DTranspose(8 * width, 4, padding="valid")(x))
+    for filters in (4 * width, 2 * width, width):
+        x = _bn_lrelu(_up(filters, upsample)(x))
+    x = _bn_lrelu(layers.Conv2D(width, 3, padding="same")(x))
+    img = _up(channels, upsample, activation="tanh", name="image", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(z, img, name="generator")
 
 
-def build_discriminator(*, image_shape: tuple[int, ...]) -> keras.Model:
+def build_discriminator(*, image_shape: tuple[int, ...], width: int = 64) -> keras.Model:
     """Images (batch, 64, 64, C) in [-1, 1] -> probability of "real", (batch, 1)."""
     img = keras.Input(shape=image_shape, name="image")
     x = img
-    for i, filters in enumerate((64, 128, 256, 512)):
+    for i, filters in enumerate((width, 2 * width, 4 * width, 8 * width)):
         x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
         if i:
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
@@ -50,11 +71,14 @@ def build_discriminator(*, image_shape: tuple[int, ...]) -> keras.Model:
     return keras.Model(img, validity_head(layers.Flatten()(x)), name="discriminator")
 
 
-def build_dcgan64(*, latent_dim: int, image_shape: tuple[int, ...]):
-    """Registry entry ``dcgan64``: needs 64x64 images (any channel count)."""
+def build_dcgan64(*, latent_dim: int, image_shape: tuple[int, ...], width: int = 64, upsample: str = "transpose"):
+    """Registry entry ``dcgan64``: needs 64x64 images (any channel count); ``width`` and ``upsample`` as above."""
     if tuple(image_shape[:2]) != (64, 64):
         raise ValueError(f"dcgan64 draws 64x64 images, the data is {image_shape[0]}x{image_shape[1]}")
-    return build_generator(latent_dim=latent_dim, channels=image_shape[2]), build_discriminator(image_shape=image_shape)
+    if not (isinstance(width, int) and width >= 1):
+        raise ValueError(f"width must be a positive integer, got {width!r}")
+    return (build_generator(latent_dim=latent_dim, channels=image_shape[2], width=width, upsample=upsample),
+            build_discriminator(image_shape=image_shape, width=width))
 
 
 def build_dcgan28(*, latent_dim: int, image_shape: tuple[int, ...]):

@@ -60,9 +60,12 @@ def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpo
     and the best one is exported. Under ``multi_worker``, a worker other than the chief writes nothing that
     outlives the call (it reads the chief's checkpoints).
     """
-    from ..training import distribute
+    from ..training import distribute, hardware
 
     strategy = distribute.make_strategy(cfg.strategy)  # first: multi_worker must start before any TensorFlow op
+    cfg, chosen = hardware.resolve(cfg)  # before the fingerprint: a run resumes only as it started
+    if chosen:
+        print(f"{where}: {chosen}", file=sys.stderr)
     name = name or Path(models_dir).name
     scorers = {"judge_dir": judge_dir, "features_dir": features_dir}
     if distribute.is_chief(strategy):
