@@ -39,18 +39,6 @@ def parse_variant(text: str) -> tuple[str, dict]:
     return name, changes
 
 
-def seconds_per_step(cfg, faces, steps: int = 4) -> float:
-    from ganpipe.training.gan import ArraySampler, build_gan
-    from ganpipe.training.networks import build_networks
-
-    generator, discriminator = build_networks(cfg, faces.shape[1:], seed=cfg.seed)
-    gan = build_gan(cfg, generator, discriminator, ArraySampler(faces))
-    gan.fit(gan.steps(2), epochs=1, verbose=0, shuffle=False)  # compile
-    started = time.perf_counter()
-    gan.fit(gan.steps(2 + steps), epochs=1, verbose=0, shuffle=False)
-    return (time.perf_counter() - started) / steps
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--budget", type=float, default=150.0, help="training seconds per variant")
@@ -58,45 +46,63 @@ def main(argv=None) -> int:
     p.add_argument("--variant", action="append", required=True, help="NAME:key=value;key=value")
     p.add_argument("--data", type=Path, default=REPO / "data" / "anime")
     p.add_argument("--features", type=Path, default=REPO / "models" / "face_features")
-    p.add_argument("--snapshots", type=int, default=6, help="scored snapshots per run")
+    p.add_argument("--every", type=int, default=50, help="steps between scored snapshots")
     args = p.parse_args(argv)
 
     import keras
 
     from ganpipe.config import EvaluateFacesConfig, TrainConfig, load_section
     from ganpipe.stages.evaluate_faces import evaluate_face_run
-    from ganpipe.stages.train import run_training
     from ganpipe.data.training import load_training_images
 
     faces = load_training_images(args.data)
     base = load_section(REPO / "params.yaml", "train.anime", TrainConfig)
     ecfg = load_section(REPO / "params.yaml", "evaluate_faces", EvaluateFacesConfig)
     tmp = Path(tempfile.mkdtemp())
+    from ganpipe.evaluation.scorers import scorer_for
+    from ganpipe.stages.train import exported_generators
+    from ganpipe.training.callbacks import QualitySnapshots
+    from ganpipe.training.export import GeneratorSpec, save_models
+    from ganpipe.training.gan import ArraySampler, build_gan
+    from ganpipe.training.networks import build_networks
+
+    scorer = scorer_for(args.data, features_dir=args.features)
     table = []
     for name, changes in map(parse_variant, args.variant):
         for seed in args.seeds:
-            cfg = dataclasses.replace(base, seed=seed, checkpoint_interval=0, fresh_sample_interval=0, **changes)
-            per_step = seconds_per_step(cfg, faces)
-            keras.backend.clear_session()
-            steps = max(args.snapshots, int(args.budget / per_step) // args.snapshots * args.snapshots)
-            cfg = dataclasses.replace(cfg, epochs=steps, eval_interval=steps // args.snapshots, eval_samples=500,
-                                      sample_interval=steps, history_interval=max(1, steps // 20))
+            cfg = dataclasses.replace(base, seed=seed, **changes)
+            generator, discriminator = build_networks(cfg, faces.shape[1:], seed=seed)
+            gan = build_gan(cfg, generator, discriminator, ArraySampler(faces))
+            spec = GeneratorSpec(run=name, arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim,
+                                 noise=cfg.noise, output_shape=tuple(faces.shape[1:]), output_range=(-1.0, 1.0),
+                                 seed=seed, precision=cfg.precision, steps=0)
+            snapshots = QualitySnapshots(args.every, 10 ** 9, scorer=scorer,
+                                         noise=spec.noise_batch(seed, 500, stream=-2))
+            started = time.perf_counter()
+
+            class Budget(keras.callbacks.Callback):
+                def on_train_batch_end(self, batch, logs=None):
+                    if time.perf_counter() - started - snapshots.seconds >= args.budget:
+                        self.model.stop_training = True
+
+            gan.fit(gan.steps(10 ** 9), epochs=1, verbose=0, shuffle=False, callbacks=[snapshots, Budget()])
+            train_s = time.perf_counter() - started - snapshots.seconds
+            steps = gan.steps_done
+            if not snapshots.curve or snapshots.curve[-1][0] != steps:
+                snapshots.snapshot(steps)
             out = tmp / f"{name}-{seed}"
-            result = run_training(cfg, data_dir=args.data, models_dir=out / "m", reports_dir=out / "r",
-                                  progress=False, features_dir=args.features)
+            best, beside = exported_generators(gan, snapshots)
+            save_models(out / "m", best, discriminator, spec=dataclasses.replace(spec, steps=steps), extra=beside)
             quality = evaluate_face_run(ecfg, data_dir=args.data, features_dir=args.features, models_dir=out / "m",
-                                        reports_dir=out / "r")
-            curve = (out / "r" / "plots" / "metrics" / "quality").glob("*.tsv")
-            curves = {path.stem: [line.split("\t")[1][:6] for line in path.read_text().splitlines()[1:]]
-                      for path in sorted(curve)}
-            row = {"variant": name, "seed": seed, "s_per_step": per_step, "steps": steps,
-                   "train_s": result.wall_time_s, "face_fid": quality["face_fid"],
-                   "detected": quality["detected_share"], "best": result.final.get("best_step"),
-                   "weights": result.final.get("best_weights")}
+                                        reports_dir=out)
+            curve = " ".join(f"{int(r[0])}:{r[1]:.0f}" + (f"/{r[2]:.0f}" if np.isfinite(r[2]) else "")
+                             for r in snapshots.curve)
+            row = {"variant": name, "seed": seed, "s_per_step": train_s / steps, "steps": steps, "train_s": train_s,
+                   "face_fid": quality["face_fid"], "detected": quality["detected_share"]}
             table.append(row)
-            print(f"{name:<16} seed {seed}: {per_step:5.2f} s/step x {steps} steps = {result.wall_time_s:5.0f} s; "
+            print(f"{name:<16} seed {seed}: {steps} steps in {train_s:4.0f} s ({row['s_per_step']:.2f} s/step); "
                   f"face FID {quality['face_fid']:7.1f}, animeface {quality['detected_share']:.0%}; best snapshot "
-                  f"{row['best']} ({row['weights']}); curves {curves}", flush=True)
+                  f"{snapshots.best[1]} ({snapshots.best[2]}); curve (step:live/ema) {curve}", flush=True)
             keras.backend.clear_session()
     print("\nvariant           s/step  steps  train s  face FID (median, min-max)  detected (median)")
     for name in dict.fromkeys(r["variant"] for r in table):

@@ -77,3 +77,29 @@ def test_memorisation_share_flags_copies_not_new_samples():
     fresh = rng.normal(size=(200, 20))
     share_fresh, _ = metrics.memorisation_share(fresh, train, test)
     assert 0.3 < share_fresh < 0.7  # like real test images: about half below their median
+
+
+def test_nearest_distances_put_copies_at_zero_and_agree_with_a_float64_search():
+    """The float32 search picks the neighbour; its distance is the exact one (a memorised copy is at 0,
+    where |q|^2 + |r|^2 - 2 q.r alone leaves ~1e-3 of rounding over 784 pixels)."""
+    rng = np.random.default_rng(3)
+    refs = rng.uniform(-1, 1, size=(300, 784)).astype(np.float32)
+    queries = np.concatenate([refs[:20], refs[20:120] + rng.normal(0, 0.2, (100, 784)).astype(np.float32)])
+    dist, idx = metrics.nearest_distances(queries, refs, batch=64)
+    exact = np.sqrt(((queries[:, None, :].astype(np.float64) - refs[None].astype(np.float64)) ** 2).sum(-1))
+    np.testing.assert_array_equal(idx, exact.argmin(1))
+    assert dist.dtype == np.float32 and np.all(dist[:20] == 0.0)
+    np.testing.assert_allclose(dist, exact.min(1), rtol=1e-6)
+
+
+def test_ks_distance_is_scipys_kstest_statistic():
+    import math
+
+    import scipy.stats
+
+    from ganpipe.evaluation.gauss1d import ks_distance
+
+    rng = np.random.default_rng(4)
+    for values in (rng.normal(4.1, 1.2, 1000), rng.uniform(0, 8, 257), np.full(10, 4.0)):
+        expected = scipy.stats.kstest(values, "norm", args=(4.0, math.sqrt(1.25))).statistic
+        assert ks_distance(values, 4.0, 1.25) == pytest.approx(expected, rel=1e-12, abs=1e-15)

@@ -6,4 +6,32 @@ import os
 # real errors still surface as Python exceptions. Set TF_CPP_MIN_LOG_LEVEL=0 to see it all.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# GANPIPE_THREADS=N: the CPU threads of one ganpipe process, for jobs side by side (`dvc queue start -j`).
+# Set as the environment variables TensorFlow reads when it creates its devices (at the first op, so any
+# time before that; the same pools tf.config.threading would size) and that NumPy's BLAS reads when it
+# loads: this module runs before either in every stage and in `ganpipe`, and imports neither, so the
+# stages that never use TensorFlow do not pay its start-up for it.
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_threads(environ=os.environ) -> int | None:
+    """Apply ``GANPIPE_THREADS`` (a whole number >= 1) to :data:`THREAD_VARIABLES`; return it, or None if unset.
+
+    Also asks TensorFlow to grow its GPU memory as needed instead of taking it all at start-up
+    (``TF_FORCE_GPU_ALLOW_GROWTH``, unless already set), so jobs can share a GPU; no effect without one.
+    """
+    environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    value = environ.get("GANPIPE_THREADS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"GANPIPE_THREADS={value!r}: expected a whole number of threads, at least 1")
+    for name in THREAD_VARIABLES:
+        environ[name] = str(int(value))
+    return int(value)
+
+
+limit_threads()
+
 __version__ = "0.1.0"

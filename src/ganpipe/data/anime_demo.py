@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..fileio import atomic_dir
+from ..progress import progress
 
 # scenes are drawn this many times larger and reduced with LANCZOS: smooth, anti-aliased lines
 SUPERSAMPLE = 3
@@ -277,6 +278,6 @@ def make_demo(out_dir: str | os.PathLike, count: int, seed: int) -> list[Path]:
     out_dir = Path(out_dir)
     names = [f"scene_{i:05d}.png" for i in range(count)]
     with atomic_dir(out_dir) as tmp:
-        for i, name in enumerate(names):
+        for i, name in enumerate(progress(names, desc="drawing", unit="picture")):
             save_png(draw_scene(scene_rng(seed, i)), tmp / name)
     return [out_dir / name for name in names]

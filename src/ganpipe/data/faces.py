@@ -31,6 +31,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DataError
 from ..fileio import atomic_dir, write_array, write_json_atomic
+from ..progress import progress
 
 if TYPE_CHECKING:
     from ..config import PrepareAnimeConfig
@@ -207,7 +208,7 @@ def extract_faces(raw_dir: str | os.PathLike, cfg: PrepareAnimeConfig) -> tuple[
     pictures = []
     counts = dict.fromkeys(("pictures", "pictures_with_faces", "pictures_without_faces", "pictures_skipped",
                             "faces", "duplicates_dropped"), 0)
-    for rel in list_pictures(raw_dir):
+    for rel in progress(list_pictures(raw_dir), desc="finding faces" if cfg.detect else "cropping", unit="picture"):
         counts["pictures"] += 1
         entry: dict = {"path": rel.as_posix()}
         pictures.append(entry)

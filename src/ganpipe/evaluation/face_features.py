@@ -14,6 +14,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from ..progress import fit_progress
 from .judge import scale
 
 FEATURES_LAYER = "features"
@@ -49,7 +50,8 @@ def train_face_features(faces: np.ndarray, *, epochs: int, batch_size: int, feat
     model = build_face_autoencoder(image_shape=faces.shape[1:], feature_dim=feature_dim)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
     x = scale(faces)
-    fit = model.fit(x, x, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    fit = model.fit(x, x, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
+                    callbacks=[fit_progress("face_features", epochs)])
     return model, float(fit.history["loss"][-1])
 
 

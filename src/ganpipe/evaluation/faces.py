@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageOps
 
+from ..progress import progress
 from . import metrics
 from .face_features import face_features
 
@@ -27,7 +28,7 @@ def detected_share(images: np.ndarray, *, threshold: float) -> float:
     import animeface
 
     found = 0
-    for face in to_uint8(images):
+    for face in progress(to_uint8(images), desc="animeface", unit="face"):
         side = face.shape[0] * DETECT_UPSCALE
         picture = Image.fromarray(face).resize((side, side), Image.LANCZOS)
         picture = ImageOps.expand(picture, DETECT_BORDER, fill=(255, 255, 255))

@@ -5,15 +5,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import ndtr
 
 
 def normal_cdf(x: np.ndarray, mean: float, variance: float) -> np.ndarray:
-    z = (np.asarray(x, dtype=np.float64) - mean) / math.sqrt(2.0 * variance)
-    return 0.5 * (1.0 + np.vectorize(math.erf)(z))
+    """CDF of N(mean, variance) at ``x``, float64 (SciPy's ndtr: within 2.2e-16 of 0.5 (1 + erf(z / sqrt 2)))."""
+    return ndtr((np.asarray(x, dtype=np.float64) - mean) / math.sqrt(variance))
 
 
 def ks_distance(values, mean: float, variance: float) -> float:
-    """Kolmogorov-Smirnov statistic: the largest gap between the samples' empirical CDF and N(mean, variance)'s."""
+    """Kolmogorov-Smirnov statistic: the largest gap between the samples' empirical CDF and N(mean, variance)'s.
+
+    The same number as ``scipy.stats.kstest(values, "norm", args=(mean, sqrt(variance))).statistic``,
+    without its p-value, which makes kstest 100x slower at 100,000 values (benchmarks/bench_metrics.py).
+    """
     x = np.sort(np.asarray(values, dtype=np.float64).ravel())
     if x.size == 0:
         raise ValueError("no values")

@@ -11,6 +11,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from ..progress import fit_progress
+
 FEATURES_LAYER = "features"
 JUDGE_FILE = "classifier.keras"  # in the judge stage's model folder
 
@@ -41,7 +43,8 @@ def train_judge(images: np.ndarray, labels: np.ndarray, *, epochs: int, batch_si
     keras.utils.set_random_seed(seed)
     model = build_judge(image_shape=images.shape[1:])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(scale(images), labels.astype(np.int64), epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    model.fit(scale(images), labels.astype(np.int64), epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
+              callbacks=[fit_progress("judge", epochs)])
     return model
 
 

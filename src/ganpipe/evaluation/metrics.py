@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..progress import progress
+
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets, each (n, d), n > 1.
 
     ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)). The matrix square root's trace is taken
     from the eigenvalues of S_a^(1/2) S_b S_a^(1/2), which are real and >= 0 up to rounding, so the
-    result is real and 0 for identical sets.
+    result is real and 0 for identical sets. ``scipy.linalg.sqrtm(S_a @ S_b)`` agrees to 2e-14 but is
+    no faster at d = 128, gives -1e-13 for identical sets and warns on the singular covariances of
+    dead ReLU units (benchmarks/bench_metrics.py).
     """
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:
@@ -61,22 +65,34 @@ def nearest_distances(queries: np.ndarray, references: np.ndarray, *, exclude_se
                       batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Pixel L2 distance from each query to its nearest reference, and that reference's index.
 
-    Inputs are flattened to (n, d) float32; ``exclude_self`` skips index i for query i (queries ==
-    references). Works in batches, so memory stays at batch x len(references).
+    Inputs are flattened to (n, d) float32; returns float32 distances (n,) and int64 indices (n,).
+    ``exclude_self`` skips index i for query i (queries == references). Works in batches, so memory
+    stays at batch x len(references).
+
+    The nearest reference is found with the BLAS form |q|^2 + |r|^2 - 2 q.r in float32; its distance
+    is then recomputed from the difference q - r in float64, so a copy of a reference is at 0 rather
+    than at the expansion's rounding (~1e-3 for 784 pixels). Measured on 5,000 x 784 queries against
+    4,000 references, this is about 3x faster than scikit-learn's brute-force NearestNeighbors and picks
+    the same neighbours as a float64 search.
     """
     q = np.asarray(queries, np.float32).reshape(len(queries), -1)
     r = np.asarray(references, np.float32).reshape(len(references), -1)
     r_sq = (r * r).sum(1)
     best = np.empty(len(q), np.float32)
     where = np.empty(len(q), np.int64)
+    bar = progress(total=len(q), desc="nearest neighbours", unit="image")
     for start in range(0, len(q), batch):
         block = q[start:start + batch]
         d2 = (block * block).sum(1)[:, None] + r_sq[None, :] - 2.0 * block @ r.T
         if exclude_self:
             rows = np.arange(len(block))
             d2[rows, start + rows] = np.inf
-        where[start:start + batch] = d2.argmin(1)
-        best[start:start + batch] = np.sqrt(np.clip(d2[np.arange(len(block)), where[start:start + batch]], 0, None))
+        nearest = d2.argmin(1)
+        diff = block.astype(np.float64) - r[nearest]
+        where[start:start + batch] = nearest
+        best[start:start + batch] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        bar.update(len(block))
+    bar.close()
     return best, where
 
 
