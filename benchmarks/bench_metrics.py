@@ -26,6 +26,7 @@ import warnings
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads OpenBLAS
+os.environ.setdefault("TQDM_DISABLE", "1")  # the search's progress bar, read when tqdm loads
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import numpy as np  # noqa: E402

@@ -92,7 +92,7 @@ def main(argv=None) -> int:
             self.scoring += time.perf_counter() - t
 
     for seed in args.seeds:
-        cfg = dataclasses.replace(base, epochs=args.steps, seed=seed, checkpoint_interval=0, sample_interval=args.steps,
+        cfg = dataclasses.replace(base, epochs=args.steps, seed=seed, checkpoint_interval=0, sample_interval=args.steps, eval_interval=0,
                                   fresh_sample_interval=0, **{k: parse_value(v) for k, v in overrides.items()})
         scores = Scores(seed)
         result = run_training(cfg, data_dir=tmp / "mnist", models_dir=tmp / f"m{seed}", reports_dir=tmp / f"r{seed}",

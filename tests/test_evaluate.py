@@ -85,13 +85,17 @@ def test_evaluate_stage_on_an_untrained_generator(tmp_path, judge_dir, mnist_dir
                           "--judge", str(judge_dir / "model"), "--models", str(tmp_path / "models"),
                           "--reports", str(tmp_path / "reports")])
     assert code == 0, capsys.readouterr().err
+    # quality.json (DVC metrics): the headline numbers only; floors, ceilings and histograms beside it
     quality = json.loads((tmp_path / "reports" / "quality.json").read_text())
-    assert quality["domain_fid"] > 10 * quality["real"]["domain_fid"]
-    assert quality["domain_fid"] == quality["untrained"]["domain_fid"]
-    assert quality["inception_score"] == quality["untrained"]["inception_score"]
-    assert quality["real"]["modes"] == 10 and quality["real"]["inception_score"] > 5
-    assert quality["untrained"]["inception_score"] < 2
-    assert sum(quality["class_histogram"].values()) <= load_section(REPO / "params.yaml", "evaluate", EvaluateConfig).samples
+    assert set(quality) == {"domain_fid", "inception_score", "modes", "memorised_share"}
+    details = json.loads((tmp_path / "reports" / "quality_details.json").read_text())
+    assert set(details) == {"confident_share", "class_histogram", "memorisation_threshold", "real", "untrained"}
+    assert quality["domain_fid"] > 10 * details["real"]["domain_fid"]
+    assert quality["domain_fid"] == details["untrained"]["domain_fid"]
+    assert quality["inception_score"] == details["untrained"]["inception_score"]
+    assert details["real"]["modes"] == 10 and details["real"]["inception_score"] > 5
+    assert details["untrained"]["inception_score"] < 2
+    assert sum(details["class_histogram"].values()) <= load_section(REPO / "params.yaml", "evaluate", EvaluateConfig).samples
     head = (tmp_path / "reports" / "memorisation.png").read_bytes()[:24]
     assert struct.unpack(">II", head[16:24]) == (640, 480)
 

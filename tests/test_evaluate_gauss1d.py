@@ -44,11 +44,14 @@ def save(folder, generator):
 
 
 def run_stage(tmp_path, gauss_dir, models, capsys) -> tuple[dict, str]:
+    """Run the stage; return quality.json and quality_details.json as one mapping, and its stdout."""
     code = evaluate_gauss1d.main(["gauss1d", "--params", str(PARAMS), "--data", str(gauss_dir),
                                   "--models", str(models), "--reports", str(tmp_path / "reports")])
     out, err = capsys.readouterr()
     assert code == 0, err
-    return json.loads((tmp_path / "reports" / "quality.json").read_text()), out
+    quality = json.loads((tmp_path / "reports" / "quality.json").read_text())
+    assert set(quality) == {"gen_mean", "gen_std", "ks_distance"}  # DVC metrics: the headline only
+    return {**quality, **json.loads((tmp_path / "reports" / "quality_details.json").read_text())}, out
 
 
 def test_uniform_noise_stretched_to_the_targets_mean_and_variance_scores_close(tmp_path, gauss_dir, capsys):

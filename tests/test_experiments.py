@@ -1,4 +1,5 @@
-"""Every named experiment in params.yaml: its parameter counts, and a few real training steps."""
+"""Every named experiment in params.yaml and experiments.yaml: its parameter counts, a few real training
+steps, and `ganpipe add-run` bringing one into params.yaml."""
 
 import dataclasses
 
@@ -12,7 +13,10 @@ from ganpipe.models import build_gan_models
 
 from .conftest import REPO, train_steps
 
-SECTIONS = sorted(yaml.safe_load((REPO / "params.yaml").read_text())["train"])
+# the default runs (params.yaml) and the ready-made ones that wait in experiments.yaml
+FILES = {name: REPO / file for file in ("experiments.yaml", "params.yaml")
+         for name in yaml.safe_load((REPO / file).read_text())["train"]}
+SECTIONS = sorted(FILES)
 
 # (generator, discriminator) parameter counts of each experiment's networks as configured in params.yaml,
 # checked by hand from the layer sizes (e.g. dense_small G: 100*128+128 + 128*784+784 = 114,064)
@@ -36,7 +40,7 @@ def test_every_experiment_has_its_counts_listed():
 
 @pytest.mark.parametrize("name", SECTIONS)
 def test_parameter_counts(name):
-    cfg = load_section(REPO / "params.yaml", f"train.{name}", TrainConfig)
+    cfg = load_section(FILES[name], f"train.{name}", TrainConfig)
     generator, discriminator = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim,
                                                 image_shape=DATA_SHAPES.get(name, (28, 28, 1)), options=cfg.model)
     assert (generator.count_params(), discriminator.count_params()) == PARAMETER_COUNTS[name]
@@ -65,7 +69,7 @@ def faces_dir(tmp_path_factory):
 def test_each_experiment_trains_a_few_steps(name, tmp_path, mnist_dir, gauss_dir, faces_dir):
     from ganpipe.stages.train import run_training
 
-    cfg = load_section(REPO / "params.yaml", f"train.{name}", TrainConfig)
+    cfg = load_section(FILES[name], f"train.{name}", TrainConfig)
     cfg = dataclasses.replace(cfg, epochs=4, batch_size=8, history_interval=2, sample_interval=3,
                               checkpoint_interval=0, steps_per_execution=1,
                               reset_discriminator_at=(2,) if cfg.reset_discriminator_at else ())
@@ -84,7 +88,7 @@ def test_discriminator_reset_reinitialises_d_and_leaves_g(mnist_dir):
     from ganpipe.data.training import load_training_images
     from ganpipe.training.gan import ArraySampler, build_gan
 
-    cfg = dataclasses.replace(load_section(REPO / "params.yaml", "train.dense_burnin", TrainConfig), batch_size=16)
+    cfg = dataclasses.replace(load_section(FILES["dense_burnin"], "train.dense_burnin", TrainConfig), batch_size=16)
     images = load_training_images(mnist_dir)
     keras.utils.set_random_seed(0)
     generator, discriminator = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim, image_shape=(28, 28, 1))
@@ -108,3 +112,38 @@ def test_discriminator_reset_reinitialises_d_and_leaves_g(mnist_dir):
     out = train_steps(gan, 40)
     assert any(not np.array_equal(a, np.array(b)) for a, b in zip(d_fresh, discriminator.weights))
     assert out[-1, 2] > 0.8 and out[-1, 3] > 0.8, "D accuracy on real and fake after retraining"
+
+
+def test_catalogue_and_params_name_different_experiments():
+    """A name in both files would be trained from params.yaml while experiments.yaml says otherwise."""
+    catalogue = yaml.safe_load((REPO / "experiments.yaml").read_text())
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert not set(catalogue["train"]) & set(params["train"])
+    assert set(catalogue["runs"]) == set(catalogue["train"])
+
+
+def test_add_run_copies_a_catalogue_experiment_into_params_yaml(tmp_path, capsys):
+    """`ganpipe add-run dense_burnin`: its section, runs entry and digit evaluation land in params.yaml,
+    with params.yaml's comments and every other line untouched; a second call changes nothing."""
+    from ganpipe import cli
+
+    params = tmp_path / "params.yaml"
+    params.write_text((REPO / "params.yaml").read_text())
+    args = ["add-run", "dense_burnin", "--params", str(params), "--catalogue", str(REPO / "experiments.yaml")]
+    assert cli.main(args) == 0
+    assert "train.dense_burnin: copied" in capsys.readouterr().out
+    before, after = yaml.safe_load((REPO / "params.yaml").read_text()), yaml.safe_load(params.read_text())
+    assert after["train"]["dense_burnin"] == yaml.safe_load((REPO / "experiments.yaml").read_text())["train"]["dense_burnin"]
+    assert after["runs"] == {**before["runs"], "dense_burnin": "data/mnist"}
+    assert after["evaluate"]["runs"] == before["evaluate"]["runs"] + ["dense_burnin"]
+    after["train"].pop("dense_burnin"), after["runs"].pop("dense_burnin"), after["evaluate"]["runs"].pop()
+    assert after == before
+    old_lines = (REPO / "params.yaml").read_text().splitlines()
+    new_lines = params.read_text().splitlines()
+    assert sum(line not in new_lines for line in old_lines) == 1  # only evaluate.runs' line changed
+    load_section(params, "train.dense_burnin", TrainConfig)
+    text = params.read_text()
+    assert cli.main(args) == 0 and params.read_text() == text
+    assert "already" in capsys.readouterr().out
+    assert cli.main(["add-run", "resnet", "--params", str(params), "--catalogue", str(REPO / "experiments.yaml")]) == 2
+    assert "no experiment 'resnet' (known: dense_small" in capsys.readouterr().err

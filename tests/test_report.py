@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from ganpipe.evaluation import split_quality
+from ganpipe.evaluation.digits import HEADLINE
 from ganpipe.reporting.report import RunReport, collect_runs, drop_rows, quality_line, quality_table, render_report
 from ganpipe.stages import report as report_stage
 
@@ -63,12 +65,22 @@ def test_render_report_has_every_section_and_links():
             "ks_distance 0.0213 (target mean 4, variance 1.25).\n\n![gauss1d: histogram](gauss1d/histogram.png)") in text
 
 
+def write_quality(folder, quality: dict) -> None:
+    """quality.json and quality_details.json as the evaluate stage writes them."""
+    headline, details = split_quality(quality, HEADLINE)
+    (folder / "quality.json").write_text(json.dumps(headline))
+    (folder / "quality_details.json").write_text(json.dumps(details))
+
+
 def test_collect_runs_links_relative_to_the_report(tmp_path):
     (tmp_path / "reports" / "mnist").mkdir(parents=True)
     (tmp_path / "reports" / "mnist" / "loss.png").write_bytes(b"png")
     (tmp_path / "reports" / "mnist" / "metrics.json").write_text('{"g_loss": 1.0}')
     (run,) = collect_runs(tmp_path / "reports", ["mnist"], tmp_path / "reports")
     assert run.pictures == ["mnist/loss.png"] and run.metrics == {"g_loss": 1.0} and run.quality == {}
+    write_quality(tmp_path / "reports" / "mnist", QUALITY)
+    (run,) = collect_runs(tmp_path / "reports", ["mnist"], tmp_path / "reports")
+    assert run.quality == QUALITY and set(list(run.quality)[:4]) == set(HEADLINE)  # the floors and ceilings are back
     (run,) = collect_runs(tmp_path / "reports", ["mnist"], tmp_path)
     assert run.pictures == ["reports/mnist/loss.png"]
 
@@ -88,7 +100,7 @@ def repo(tmp_path):
     (tmp_path / "params.yaml").write_text("report:\n  base: HEAD\nruns:\n  mnist: data/mnist\ntrain:\n  mnist:\n    epochs: 5\n")
     (tmp_path / "reports" / "mnist").mkdir(parents=True)
     (tmp_path / "reports" / "mnist" / "metrics.json").write_text(json.dumps({"g_loss": 1.5, "step": 4}))
-    (tmp_path / "reports" / "mnist" / "quality.json").write_text(json.dumps(QUALITY))
+    write_quality(tmp_path / "reports" / "mnist", QUALITY)
     (tmp_path / "dvc.yaml").write_text("metrics:\n  - reports/mnist/metrics.json\n  - reports/mnist/quality.json\n")
     sh("git", "add", "-A")
     sh("git", "commit", "-qm", "base")

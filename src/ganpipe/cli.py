@@ -3,7 +3,8 @@
 ``ganpipe generate MODEL --n 30 --grid 3x10 --out samples.png`` draws from a trained generator the way
 its ``generator.json`` says (noise kind, latent size) and pictures the samples: an image grid, or a
 histogram for a 1-D run; ``ganpipe report [--base origin/main]`` writes reports/report.md (the report
-stage's work).
+stage's work); ``ganpipe add-run dense_small`` copies a ready-made experiment from experiments.yaml
+into params.yaml, so that `dvc exp run` trains it.
 """
 
 from __future__ import annotations
@@ -161,11 +162,29 @@ def main(argv=None) -> int:
     rep.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     rep.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     report_stage.add_arguments(rep)
+    add = sub.add_parser(
+        "add-run", help="copy a ready-made experiment from experiments.yaml into params.yaml",
+        description="Copy train.NAME from experiments.yaml into params.yaml, set runs.NAME to its data folder "
+                    "and add NAME to the evaluation of that data (evaluate.runs for data/mnist, ...); "
+                    "then `dvc exp run` trains, scores and plots it. A section already in params.yaml is kept.")
+    add.add_argument("name", help="the experiment, e.g. dense_small (see experiments.yaml)")
+    add.add_argument("--data", default=None, help="data folder to train on (default: experiments.yaml runs.NAME)")
+    add.add_argument("--params", default="params.yaml", help="params file to add it to (default: params.yaml)")
+    add.add_argument("--catalogue", default="experiments.yaml", help="where the experiment is defined "
+                                                                     "(default: experiments.yaml)")
+    add.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     args = parser.parse_args(argv)
 
     def body(args):
         if args.command == "report":
             report_stage.run_from_args(args)
+            return
+        if args.command == "add-run":
+            from .experiments import add_run
+
+            changes = add_run(args.name, params=args.params, catalogue=args.catalogue, data=args.data)
+            print(f"{args.params}: " + ("; ".join(changes) if changes else f"{args.name} is there already")
+                  + ". Now: dvc exp run")
             return
         out_png = args.out if args.out is not None or args.npy is not None else "samples.png"
         show_all = args.debug or os.environ.get("GANPIPE_DEBUG", "") not in ("", "0") \

@@ -1,15 +1,17 @@
 """Progress bars of the long loops outside training (face detection, scorer fits, evaluation searches).
 
-tqdm on stderr, redrawn at most once a second, so stdout keeps only each stage's summary line and
-a bar costs nothing measurable. ``TQDM_DISABLE=1`` hides them all (tqdm reads ``TQDM_*`` variables
-as the defaults of the options not given here). Training's own bar is ``training.callbacks.Progress``.
+tqdm on stderr, shown once a loop has run for a second and redrawn at most once a second: stdout
+keeps only each stage's summary line, a quick loop (an empty folder, a tiny test) prints nothing,
+and a bar costs nothing measurable. ``TQDM_DISABLE=1`` hides them all (tqdm reads ``TQDM_*``
+variables as the defaults of the options not given here). Training's own bar is
+``training.callbacks.Progress``.
 """
 
 from __future__ import annotations
 
 import sys
 
-SETTINGS = dict(mininterval=1.0, dynamic_ncols=True)  # and file=sys.stderr, read at each call
+SETTINGS = dict(delay=1.0, mininterval=1.0, dynamic_ncols=True)  # and file=sys.stderr, read at each call
 
 
 def progress(iterable=None, *, desc: str, unit: str, total: int | None = None):

@@ -7,6 +7,9 @@ import numpy as np
 from . import metrics
 from .judge import judge_outputs, scale
 
+# the numbers `dvc exp show` tabulates (quality.json); the rest goes to quality_details.json
+HEADLINE = ("domain_fid", "inception_score", "modes", "memorised_share")
+
 
 def judged(features_ref, probs, features, *, confidence: float, min_share: float) -> dict:
     """The judge's verdict on one image set against reference features (the real test images)."""

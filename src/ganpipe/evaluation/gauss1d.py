@@ -7,6 +7,9 @@ import math
 import numpy as np
 from scipy.special import ndtr
 
+# the numbers `dvc exp show` tabulates (quality.json); the target goes to quality_details.json
+HEADLINE = ("gen_mean", "gen_std", "ks_distance")
+
 
 def normal_cdf(x: np.ndarray, mean: float, variance: float) -> np.ndarray:
     """CDF of N(mean, variance) at ``x``, float64 (SciPy's ndtr: within 2.2e-16 of 0.5 (1 + erf(z / sqrt 2)))."""
@@ -17,7 +20,7 @@ def ks_distance(values, mean: float, variance: float) -> float:
     """Kolmogorov-Smirnov statistic: the largest gap between the samples' empirical CDF and N(mean, variance)'s.
 
     The same number as ``scipy.stats.kstest(values, "norm", args=(mean, sqrt(variance))).statistic``,
-    without its p-value, which makes kstest 100x slower at 100,000 values (benchmarks/bench_metrics.py).
+    without its p-value, which makes kstest 50-100x slower (benchmarks/bench_metrics.py).
     """
     x = np.sort(np.asarray(values, dtype=np.float64).ravel())
     if x.size == 0:

@@ -18,8 +18,8 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)). The matrix square root's trace is taken
     from the eigenvalues of S_a^(1/2) S_b S_a^(1/2), which are real and >= 0 up to rounding, so the
     result is real and 0 for identical sets. ``scipy.linalg.sqrtm(S_a @ S_b)`` agrees to 2e-14 but is
-    no faster at d = 128, gives -1e-13 for identical sets and warns on the singular covariances of
-    dead ReLU units (benchmarks/bench_metrics.py).
+    20-40% slower at d = 128, gives -1e-13 for identical sets and warns on the singular covariances
+    of dead ReLU units (benchmarks/bench_metrics.py).
     """
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:

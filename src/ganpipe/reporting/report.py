@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..evaluation import DETAILS_FILE, QUALITY_FILE
+
 # per-run pictures shown in the report, if the run has them (paths relative to reports/<run>/)
 PICTURES = ("loss.png", "accuracy.png", "final_samples.png", "histogram.png", "memorisation.png")
 # files whose numbers `dvc metrics diff` compares; timing.json is left out on purpose (it differs on every run)
@@ -29,7 +31,7 @@ class RunReport:
 
     name: str
     metrics: dict = field(default_factory=dict)
-    quality: dict = field(default_factory=dict)
+    quality: dict = field(default_factory=dict)  # quality.json's headline, then quality_details.json's keys
     pictures: list[str] = field(default_factory=list)  # relative to the report's folder
 
 
@@ -47,7 +49,8 @@ def collect_runs(reports_dir: str | os.PathLike, names, link_dir: str | os.PathL
     for name in names:
         folder = reports_dir / name
         links = [Path(os.path.relpath(folder / p, link_dir)).as_posix() for p in PICTURES if (folder / p).is_file()]
-        runs.append(RunReport(name, read_json(folder / "metrics.json"), read_json(folder / "quality.json"), links))
+        quality = {**read_json(folder / QUALITY_FILE), **read_json(folder / DETAILS_FILE)}
+        runs.append(RunReport(name, read_json(folder / "metrics.json"), quality, links))
     return runs
 
 

@@ -1,7 +1,9 @@
 """Stage evaluate@<experiment>: score a digit GAN with the judge; reports/<experiment>/quality.json.
 
-Also writes memorisation.png: the 8 generated images closest to a training image (top row) above
-those training images (bottom row).
+quality.json holds the headline numbers (DVC metrics: domain FID, Inception Score, modes, memorised
+share); quality_details.json the rest (confident share, class histogram, memorisation threshold, and
+the same numbers for real digits and for the untrained generator). Also writes memorisation.png: the
+8 generated images closest to a training image (top row) above those training images (bottom row).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from ..config import EvaluateConfig, load_section
-from ..fileio import write_json_atomic
 from . import _entry
 
 
@@ -22,7 +23,8 @@ def evaluate_run(cfg: EvaluateConfig, *, data_dir, judge_dir, models_dir, report
     How to sample the generator and rebuild its untrained twin comes from ``models_dir``'s generator.json.
     """
     from ..data.binfmt import read_split
-    from ..evaluation.digits import evaluate_digits
+    from ..evaluation import write_quality
+    from ..evaluation.digits import HEADLINE, evaluate_digits
     from ..evaluation.judge import JUDGE_FILE, scale
     from ..evaluation.sampling import load_checked_generator, trained_and_untrained
     from ..reporting.figures import save_image_grid
@@ -38,7 +40,7 @@ def evaluate_run(cfg: EvaluateConfig, *, data_dir, judge_dir, models_dir, report
     top = generated[pairs[:, 0]]
     bottom = scale(train.images[pairs[:, 1]])
     save_image_grid(np.concatenate([top, bottom]), reports / "memorisation.png", 2, len(pairs))
-    write_json_atomic(reports / "quality.json", result)
+    write_quality(reports, result, HEADLINE)
     return result
 
 

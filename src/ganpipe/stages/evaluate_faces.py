@@ -2,7 +2,8 @@
 
 Face FID: Fréchet distance between generated and real faces in the face autoencoder's feature
 space (stage face_features). Detected share: how many generated faces animeface recognises.
-Both come with the same numbers for real faces (floor) and for an untrained generator (ceiling).
+Both come with the same numbers for real faces (floor) and for an untrained generator (ceiling), which
+go to quality_details.json beside it, with the number of faces compared.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 
 from ..config import EvaluateFacesConfig, load_section
 from ..errors import GanpipeError
-from ..fileio import write_json_atomic
 from . import _entry
 
 
@@ -23,7 +23,8 @@ def evaluate_face_run(cfg: EvaluateFacesConfig, *, data_dir, features_dir, model
     """
     from ..data.training import load_training_images
     from ..evaluation.face_features import FEATURES_FILE
-    from ..evaluation.faces import evaluate_faces
+    from ..evaluation import write_quality
+    from ..evaluation.faces import HEADLINE, evaluate_faces
     from ..evaluation.sampling import load_checked_generator, trained_and_untrained
     from ..training.export import load_made_model
 
@@ -35,7 +36,7 @@ def evaluate_face_run(cfg: EvaluateFacesConfig, *, data_dir, features_dir, model
     generated, baseline = trained_and_untrained(generator, spec, seed=cfg.seed, count=cfg.samples)
     result = evaluate_faces(extractor, generated, baseline, faces, detect_samples=cfg.detect_samples,
                             threshold=cfg.threshold)
-    write_json_atomic(Path(reports_dir) / "quality.json", result)
+    write_quality(reports_dir, result, HEADLINE)
     return result
 
 

@@ -1,9 +1,9 @@
 """Stage evaluate_gauss1d@<experiment>: how close a 1-D GAN's values are to its normal target.
 
 Writes reports/<experiment>/quality.json (generated mean and standard deviation, Kolmogorov-Smirnov
-distance to the target, the target itself) and histogram.png (the generated values over the training
-pool and the target density). The target is read from the data folder's manifest; how to sample the
-generator, from its generator.json.
+distance to the target), quality_details.json (the target) and histogram.png (the generated values
+over the training pool and the target density). The target is read from the data folder's manifest;
+how to sample the generator, from its generator.json.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from ..config import EvaluateGauss1dConfig, load_section
-from ..fileio import write_json_atomic
 from . import _entry
 
 
@@ -20,11 +19,12 @@ def evaluate_gauss1d_run(cfg: EvaluateGauss1dConfig, *, data_dir, models_dir, re
     """Draw ``cfg.samples`` values from the generator in ``models_dir`` (its own noise, seeded by ``cfg.seed``)
     and score them against the N(mean, variance) of ``data_dir``'s manifest.
 
-    Returns what quality.json holds: gen_mean, gen_std, ks_distance (in [0, 1]), rounded to 4 places,
-    and target {mean, variance}.
+    Returns gen_mean, gen_std, ks_distance (in [0, 1]), rounded to 4 places (quality.json), and
+    target {mean, variance} (quality_details.json).
     """
     from ..data.gauss1d import read_gauss1d
-    from ..evaluation.gauss1d import gauss1d_metrics
+    from ..evaluation import write_quality
+    from ..evaluation.gauss1d import HEADLINE, gauss1d_metrics
     from ..evaluation.sampling import load_checked_generator
     from ..reporting.figures import save_histogram
 
@@ -37,7 +37,7 @@ def evaluate_gauss1d_run(cfg: EvaluateGauss1dConfig, *, data_dir, models_dir, re
     reports = Path(reports_dir)
     save_histogram(values, reports / "histogram.png", reference=pool[:, 0], target=(mean, variance),
                    title=f"{spec.run}: {cfg.samples:,} generated values")
-    write_json_atomic(reports / "quality.json", result)
+    write_quality(reports, result, HEADLINE)
     return result
 
 
