@@ -37,7 +37,8 @@ def tiny_train_cfg() -> TrainConfig:
 
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
     return dataclasses.replace(cfg, epochs=7, batch_size=16, history_interval=3, sample_interval=5,
-                               fresh_sample_interval=4, steps_per_execution=1, checkpoint_interval=0)
+                               fresh_sample_interval=4, steps_per_execution=1, checkpoint_interval=0,
+                               eval_interval=0)
 
 
 def png_size(path) -> tuple[int, int]:
@@ -64,7 +65,7 @@ def real_params() -> dict:
 
 # what every test that runs the train stage shrinks a section to (tests override single keys)
 SHRUNK_TRAIN = dict(epochs=5, batch_size=4, history_interval=2, sample_interval=3, fresh_sample_interval=0,
-                    checkpoint_interval=0, steps_per_execution=1)
+                    checkpoint_interval=0, steps_per_execution=1, eval_interval=0)
 
 
 def shrunk_params(run: str = "mnist", *, base: dict | None = None, **changes) -> dict:

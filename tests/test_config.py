@@ -19,7 +19,7 @@ def write(tmp_path, section: dict) -> str:
 
 def test_repo_params_load_as_frozen_dataclasses():
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
-    assert (cfg.epochs, cfg.batch_size, cfg.latent_dim, cfg.history_interval, cfg.sample_interval) == (30001, 32, 100, 100, 3000)
+    assert (cfg.epochs, cfg.batch_size, cfg.latent_dim, cfg.history_interval, cfg.sample_interval) == (10000, 32, 100, 100, 1000)
     assert cfg.lr == pytest.approx(2e-4) and cfg.beta_1 == pytest.approx(0.5)
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.epochs = 3
@@ -55,9 +55,9 @@ def test_int_where_float_expected_is_accepted(tmp_path):
         ({"real_label": [0.9, 0.8]}, "train.mnist.real_label: low 0.9 is above high 0.8"),
         ({"fake_label": [0.0, 1.2]}, "train.mnist.fake_label[1]: must be <= 1.0"),
         ({"grid": [5, 0]}, "train.mnist.grid[1]: must be >= 1"),
-        ({"xla": "yes"}, "train.mnist.xla: expected true or false"),
+        ({"xla": "yes"}, "train.mnist.xla: expected true, false or auto"),
         ({"model": []}, "train.mnist.model: expected a mapping"),
-        ({"precision": "float16"}, "train.mnist.precision: unknown value 'float16' (valid: float32, mixed_bfloat16)"),
+        ({"precision": "float16"}, "train.mnist.precision: unknown value 'float16' (valid: float32, mixed_bfloat16, auto)"),
         ({"precision": 32}, "train.mnist.precision: expected a string, got 32"),
         ({"strategy": "tpu"}, "train.mnist.strategy: unknown value 'tpu' (valid: auto, single, mirrored, multi_worker)"),
         ({"strategy": None}, "train.mnist.strategy: expected a string, got None"),
@@ -92,9 +92,12 @@ def test_missing_or_malformed_file(tmp_path):
         load_section(bad, "train.mnist", TrainConfig)
 
 
-def test_every_train_section_defaults_to_float32_and_auto_strategy():
-    sections = yaml.safe_load((REPO / "params.yaml").read_text())["train"]
-    assert len(sections) == 8
-    for name in sections:
-        cfg = load_section(REPO / "params.yaml", f"train.{name}", TrainConfig)
-        assert (cfg.precision, cfg.strategy) == ("float32", "auto"), name
+def test_every_train_section_keeps_float32_weights_results_and_auto_strategy():
+    """float32, or auto (bfloat16 compute only where the hardware has it) for the CPU-sized anime default."""
+    # the default runs (params.yaml) and the ready-made ones (experiments.yaml, `ganpipe add-run`)
+    sections = {name: REPO / file for file in ("params.yaml", "experiments.yaml")
+                for name in yaml.safe_load((REPO / file).read_text())["train"]}
+    assert len(sections) == 9
+    for name, path in sections.items():
+        cfg = load_section(path, f"train.{name}", TrainConfig)
+        assert cfg.precision == ("auto" if name == "anime" else "float32") and cfg.strategy == "auto", name

@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     p = _entry.parser("python -m ganpipe.stages.prepare_anime", __doc__)
     p.add_argument("--out", default="data/anime", help="output folder for faces.bin and manifest.json")
     p.add_argument("--preview", default="reports/anime/preview.png", help="PNG grid of the first faces")
-    p.add_argument("--metrics", default="reports/anime/faces.json", help="JSON of the counts (a DVC metrics file)")
+    p.add_argument("--metrics", default="reports/anime/faces.json", help="JSON of the counts of pictures and faces")
 
     def body(args):
         cfg = load_section(args.params, "prepare_anime", PrepareAnimeConfig)
