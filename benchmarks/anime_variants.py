@@ -47,6 +47,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", type=Path, default=REPO / "data" / "anime")
     p.add_argument("--features", type=Path, default=REPO / "models" / "face_features")
     p.add_argument("--every", type=int, default=50, help="steps between scored snapshots")
+    p.add_argument("--steps", type=int, default=0, help="train this many steps instead of for --budget seconds")
     args = p.parse_args(argv)
 
     import keras
@@ -82,7 +83,8 @@ def main(argv=None) -> int:
 
             class Budget(keras.callbacks.Callback):
                 def on_train_batch_end(self, batch, logs=None):
-                    if time.perf_counter() - started - snapshots.seconds >= args.budget:
+                    if (self.model.steps_done >= args.steps if args.steps
+                            else time.perf_counter() - started - snapshots.seconds >= args.budget):
                         self.model.stop_training = True
 
             gan.fit(gan.steps(10 ** 9), epochs=1, verbose=0, shuffle=False, callbacks=[snapshots, Budget()])

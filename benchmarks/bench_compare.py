@@ -5,7 +5,9 @@
 
 Each measurement is a fresh process that imports ganpipe from one checkout's ``src`` and trains that
 checkout's own default section (``train.mnist``, then ``train.anime`` on random 64x64 faces) the way
-its train stage does, after a warm-up that compiles; the two checkouts alternate, ``--repeats`` times
+its train stage does, after a warm-up that compiles. Where a checkout's sections have the keys that
+came later (EMA, augmentation, scored snapshots, a narrower anime network), they are set back to
+the earlier behaviour, so the trainer itself is compared on the same work; the two checkouts alternate, ``--repeats`` times
 each, and the medians are compared (this host's run-to-run noise exceeds 20%: never trust one run).
 """
 
@@ -26,6 +28,7 @@ REPO = HERE.parents[1]
 
 def child(args) -> None:
     """Time ``args.section`` of the checkout whose src is first on sys.path; print one JSON line."""
+    import dataclasses
     import time
 
     import numpy as np
@@ -35,6 +38,10 @@ def child(args) -> None:
     from ganpipe.training.networks import build_networks
 
     cfg = load_section(Path(args.checkout) / "params.yaml", f"train.{args.section}", TrainConfig)
+    if hasattr(cfg, "ema_half_life"):  # the trainer alone, on yesterday's settings: no average, augmentation, scoring
+        cfg = dataclasses.replace(cfg, ema_half_life=0.0, augment=(), eval_interval=0)
+        if args.section == "anime":  # yesterday's network, precision and compilation
+            cfg = dataclasses.replace(cfg, model={}, precision="float32", xla=False, steps_per_execution=1)
     if args.section == "anime":
         images = np.random.default_rng(0).integers(0, 256, (1024, 64, 64, 3), dtype=np.uint8)  # speed only
     else:
