@@ -64,6 +64,7 @@ def main(argv=None) -> int:
     from ganpipe.stages.train import exported_generators
     from ganpipe.training.callbacks import QualitySnapshots
     from ganpipe.training.export import GeneratorSpec, save_models
+    from ganpipe.training import hardware
     from ganpipe.training.gan import ArraySampler, build_gan
     from ganpipe.training.networks import build_networks
 
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
     table = []
     for name, changes in map(parse_variant, args.variant):
         for seed in args.seeds:
-            cfg = dataclasses.replace(base, seed=seed, **changes)
+            cfg, _ = hardware.resolve(dataclasses.replace(base, seed=seed, **changes))
             generator, discriminator = build_networks(cfg, faces.shape[1:], seed=seed)
             gan = build_gan(cfg, generator, discriminator, ArraySampler(faces))
             spec = GeneratorSpec(run=name, arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim,
