@@ -229,7 +229,7 @@ def test_nan_loss_stops_training_with_step_and_loss(tmp_path, mnist_dir, tiny_tr
 
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["train"]["mnist"].update(epochs=50, batch_size=16, lr=1e12, d_lr=1e12, steps_per_execution=5,
-                                    history_interval=10, sample_interval=100, checkpoint_interval=0)
+                                    history_interval=10, sample_interval=100, checkpoint_interval=0, eval_interval=0)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     code = train_stage.main(["mnist", "--params", str(tmp_path / "params.yaml"), "--data", str(mnist_dir),
                              "--models", str(tmp_path / "m"), "--reports", str(tmp_path / "r"), "--no-progress"])
