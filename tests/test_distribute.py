@@ -190,8 +190,8 @@ def test_multi_worker_two_processes_match_one_device(tmp_path, mnist_dir, single
         single = single_run()  # while the workers start
         texts = wait_all(procs, logs, deadline)
     assert all("train mnist: 6 steps" in text for text in texts)
-    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["discriminator.keras", "generator.json",
-                                                                         "generator.keras", "generator_model_6.h5"]
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [
+        "discriminator.keras", "generator.json", "generator.keras", "generator_live.keras", "generator_model_6.h5"]
     assert list(scratch[1].iterdir()) == [], "worker 1 removes its scratch outputs"
     assert_matches_single(tmp_path, single)
 
