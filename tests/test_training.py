@@ -141,12 +141,13 @@ def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_di
     assert metrics["g_loss"] == pytest.approx(result.final["g_loss"])
     timing = json.loads((reports / "timing.json").read_text())
     assert timing["steps_per_s"] > 0 and timing["wall_time_s"] > 0 and timing["resumed_from_step"] == 0
+    # the mnist section keeps an EMA: the average is the generator, the live weights stay beside it
     assert sorted(p.name for p in models.iterdir()) == ["discriminator.keras", "generator.json", "generator.keras",
-                                                        "generator_model_7.h5"]
+                                                        "generator_live.keras", "generator_model_7.h5"]
     spec = json.loads((models / "generator.json").read_text())
     assert spec == {"run": "models", "arch": "dense", "model": {}, "latent_dim": 100, "noise": "normal",
                     "output_shape": [28, 28, 1], "output_range": [-1.0, 1.0], "seed": 0, "precision": "float32",
-                    "steps": 7}
+                    "steps": 7, "d_resets": [], "weights": "ema", "best_step": None}
     reloaded = keras.models.load_model(models / "generator.keras")
     legacy = keras.models.load_model(models / "generator_model_7.h5", compile=False)
     assert reloaded.input_shape == (None, 100) and reloaded.output_shape == (None, 28, 28, 1)
