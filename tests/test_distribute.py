@@ -40,13 +40,12 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-import yaml
 
 from ganpipe.config import TrainConfig, load_section
-from ganpipe.errors import ConfigError, GanpipeError
+from ganpipe.errors import GanpipeError
 from ganpipe.training import distribute
 
-from .conftest import REPO, save_params, shrunk_params, train_args
+from .conftest import save_params, shrunk_params, train_args
 
 EPS32 = float(np.finfo(np.float32).eps)
 KINK_SHARE = (1 - 0.2) / 8      # LeakyReLU slope change on one of 8 examples per replica

@@ -1,16 +1,13 @@
 """Interruption and resume, for real: kill the train stage mid-run, rerun it, compare with a straight run."""
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from .conftest import save_params, shrunk_params, train_cmd
 

@@ -226,7 +226,7 @@ def test_nan_loss_stops_training_with_step_and_loss(tmp_path, mnist_dir, tiny_tr
 
     from ganpipe.stages import train as train_stage
 
-    from .conftest import png_size, REPO
+    from .conftest import REPO
 
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["train"]["mnist"].update(epochs=50, batch_size=16, lr=1e12, d_lr=1e12, steps_per_execution=5,

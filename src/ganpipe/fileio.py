@@ -64,7 +64,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    """What went wrong, in a few words: the OS's message, else the exception's first line, else its type."""
+    if exc.strerror:
+        return exc.strerror
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
