@@ -66,7 +66,8 @@ def training_here(root) -> int:
             cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:  # gone, or not ours to read
             continue
-        count += b"ganpipe.stages.train" in cmdline and cwd.startswith(str(root / ".dvc/tmp/exps"))
+        # the Python process itself (`-m ganpipe.stages.train`), not the shell DVC starts it through ($SHELL -c "...")
+        count += b"ganpipe.stages.train" in cmdline.split(b"\0") and cwd.startswith(str(root / ".dvc/tmp/exps"))
     return count
 
 

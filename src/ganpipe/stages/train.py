@@ -80,10 +80,9 @@ def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpo
 
 def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, checkpoint_dir, name, progress, where,
            callbacks, scorers, writer=True) -> TrainResult:
-    from dvclive import Live
-
     from ..data.training import load_training_images
     from ..reporting.figures import renderer_for
+    from ..reporting.live import live_session
     from ..training import callbacks as cb
     from ..training import checkpoint, distribute
     from ..training.export import GeneratorSpec, save_models
@@ -130,7 +129,7 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
     for kind in ("samples", "fresh"):  # grids of an earlier, longer run
         for stale in ensure_dir(images_dir / kind).glob("*.png"):
             stale.unlink()
-    with Live(dir=str(reports_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
+    with live_session(reports_dir) as live:
         history = cb.History(cfg.history_interval, cfg.epochs, live)
         render = renderer_for(images.shape[1:], cfg.grid, images)
         save = cb.ImageSaver(images_dir, live)
