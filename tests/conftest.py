@@ -118,3 +118,62 @@ def train_steps(gan, count: int) -> np.ndarray:
 
     gan.fit(gan.steps(gan.steps_done + count), epochs=1, verbose=0, shuffle=False, callbacks=[Rows()])
     return np.concatenate(rows)
+
+
+def one_run_pipeline(run: str = "mnist") -> dict:
+    """The real dvc.yaml cut to prepare_mnist and the training of ``run`` (no scorer stages)."""
+    pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    pipeline["stages"] = {name: pipeline["stages"][name] for name in ("prepare_mnist", "train")}
+    deps = pipeline["stages"]["train"]["do"]["deps"]
+    pipeline["stages"]["train"]["do"]["deps"] = [d for d in deps if d not in ("models/judge", "models/face_features")]
+    pipeline.pop("metrics", None)  # the timings of runs not in this project
+    if "artifacts" in pipeline:  # the model artifact of this run only
+        pipeline["artifacts"] = {run: pipeline["artifacts"][run]}
+    return pipeline
+
+
+def project_env(root: Path) -> dict:
+    """The environment of commands in a test project: its own src first, git identity, no analytics."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "GANPIPE_THREADS"}
+    env.update(PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], PYTHONPATH=str(root / "src"),
+               DVC_NO_ANALYTICS="1", GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    return env
+
+
+DVC = [sys.executable, "-m", "dvc"]
+
+
+def dvc_project(root: Path, params: dict, pipeline: dict | None = None, *, plots_config: bool = False,
+                repro: bool = False) -> dict:
+    """A clone-like copy of the project at ``root``: ``pipeline`` (default the real dvc.yaml), ``params``,
+    src and the ignore files, in a git repository with DVC initialised and everything committed ("project");
+    ``plots_config`` also copies .dvc/config and .dvc/plots (the offline plots page); ``repro`` then runs
+    `dvc repro` and commits the results ("baseline"). Returns the environment for commands there."""
+    import shutil
+
+    root.mkdir(parents=True)
+    if pipeline is None:
+        shutil.copy(REPO / "dvc.yaml", root)
+    else:
+        (root / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for name in (".gitignore", ".dvcignore"):
+        shutil.copy(REPO / name, root)
+    shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    env = project_env(root)
+    sh(["git", "init", "-q", "-b", "main"], root, env)
+    sh(DVC + ["init", "-q"], root, env)
+    if plots_config:  # what a clone gets: plots.html_template
+        shutil.copy(REPO / ".dvc" / "config", root / ".dvc" / "config")
+        shutil.copytree(REPO / ".dvc" / "plots", root / ".dvc" / "plots", ignore=shutil.ignore_patterns("__pycache__"))
+    sh(DVC + ["config", "core.analytics", "false"], root, env)
+    sh(["git", "add", "-A"], root, env)
+    sh(["git", "commit", "-qm", "project"], root, env)
+    if repro:
+        sh(DVC + ["repro"], root, env)
+        sh(["git", "add", "-A"], root, env)
+        sh(["git", "commit", "-qm", "baseline"], root, env)
+    return env

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from .conftest import REPO, png_size, sh, shrunk_params
+from .conftest import DVC, REPO, dvc_project, one_run_pipeline, png_size, sh, shrunk_params
 
 RUN = "mnist"
 
@@ -27,31 +27,13 @@ def test_every_default_run_is_a_model_artifact_at_its_model_folder():
 @pytest.mark.slow  # a DVC repository, a training run, a remote: about 40 s
 def test_artifacts_get_fetches_a_generator_that_ganpipe_generate_samples(tmp_path):
     repo, storage, got = tmp_path / "repo", tmp_path / "dvc-storage", tmp_path / "got"
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
-               PYTHONPATH=str(repo / "src"), DVC_NO_ANALYTICS="1", GIT_CONFIG_NOSYSTEM="1",
-               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@example.com")
-    dvc = [sys.executable, "-m", "dvc"]
-
+    dvc = DVC
     # the real pipeline cut to the data and the training of one run (no scorers: eval_interval 0)
-    pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
-    pipeline["stages"] = {name: pipeline["stages"][name] for name in ("prepare_mnist", "train")}
-    deps = pipeline["stages"]["train"]["do"]["deps"]
-    pipeline["stages"]["train"]["do"]["deps"] = [d for d in deps if d not in ("models/judge", "models/face_features")]
     params = shrunk_params(RUN, eval_interval=0, xla=False)
     params["runs"] = {RUN: "data/mnist"}
-    repo.mkdir()
-    (repo / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for name in (".gitignore", ".dvcignore"):
-        (repo / name).write_text((REPO / name).read_text())
-    shutil.copytree(REPO / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    sh(["git", "init", "-q", "-b", "main"], repo, env)
-    sh(dvc + ["init", "-q"], repo, env)
-    sh(dvc + ["config", "core.analytics", "false"], repo, env)
+    env = dvc_project(repo, params, one_run_pipeline(RUN))
     sh(dvc + ["remote", "add", "-d", "storage", str(storage)], repo, env)
-    sh(["git", "add", "-A"], repo, env)
-    sh(["git", "commit", "-qm", "project"], repo, env)
+    sh(["git", "commit", "-qam", "remote"], repo, env)
     sh(dvc + ["repro"], repo, env)
     sh(["git", "add", "-A"], repo, env)
     sh(["git", "commit", "-qm", "trained"], repo, env)

@@ -12,7 +12,7 @@ import pytest
 from ganpipe.errors import GanpipeError
 
 from ganpipe.data import sources
-from ganpipe.data.binfmt import Split, read_images_bin, read_labels_bin, read_split, write_dataset
+from ganpipe.data.binfmt import Split, read_images_bin, read_split, write_dataset
 from ganpipe.data.idx import read_idx
 from ganpipe.errors import DataError
 

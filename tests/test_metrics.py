@@ -79,6 +79,49 @@ def test_memorisation_share_flags_copies_not_new_samples():
     assert 0.3 < share_fresh < 0.7  # like real test images: about half below their median
 
 
+def two_class_data(rng):
+    """Class 0 tight (thin strokes: close to each other), class 1 spread; 300 train, 100 test of each."""
+    def draw(n, c):
+        return rng.normal(scale=0.2 if c == 0 else 1.0, size=(n, 20)) + (0.0 if c == 0 else 3.0)
+    train = np.concatenate([draw(300, 0), draw(300, 1)])
+    test = np.concatenate([draw(100, 0), draw(100, 1)])
+    test_labels = np.repeat([0, 1], 100)
+    return train, test, test_labels, draw
+
+
+def test_copying_test_flags_copies_but_not_collapse_onto_a_tight_class():
+    rng = np.random.default_rng(4)
+    train, test, test_labels, draw = two_class_data(rng)
+    test_dist, _ = metrics.nearest_distances(test, train)
+
+    def verdict(images, classes):
+        dist, _ = metrics.nearest_distances(images, train)
+        blind = float((dist < np.median(test_dist)).mean())
+        return metrics.copying_test(dist, classes, test_dist, test_labels), blind
+
+    # collapse: every sample is a new class-0 image, none copied
+    collapsed, blind = verdict(draw(200, 0), np.zeros(200, int))
+    assert blind > 0.9  # the class-blind share calls almost all of them copies
+    assert collapsed["share"] < 0.25 and abs(collapsed["z"]) < 3, collapsed
+    # copies of training images of both classes
+    copies, _ = verdict(train[::3] + rng.normal(scale=1e-3, size=train[::3].shape), np.repeat([0, 1], 100))
+    assert copies["share"] == 1.0 and copies["z"] < -8, copies
+    # new images of both classes, like the test set
+    fresh, _ = verdict(np.concatenate([draw(150, 0), draw(150, 1)]), np.repeat([0, 1], 150))
+    assert 0.03 < fresh["share"] < 0.2 and abs(fresh["z"]) < 3, fresh
+    assert set(fresh["thresholds"]) == {0, 1} and fresh["thresholds"][0] < fresh["thresholds"][1]
+    # the test set judged against itself: its own quantile, z exactly 0
+    itself = metrics.copying_test(test_dist, test_labels, test_dist, test_labels)
+    assert itself["share"] <= 0.1 and itself["z"] == 0.0
+
+
+def test_copying_test_leaves_small_classes_out_of_z_and_uses_the_overall_threshold():
+    real_dist, real_class = np.linspace(1, 2, 100), np.repeat([0, 1], 50)
+    result = metrics.copying_test(np.array([0.5, 0.5, 0.5]), np.array([2, 2, 2]), real_dist, real_class)
+    assert np.isnan(result["z"]) and result["share"] == 1.0
+    assert result["thresholds"][2] == float(np.quantile(real_dist, 0.1))
+
+
 def test_nearest_distances_put_copies_at_zero_and_agree_with_a_float64_search():
     """The float32 search picks the neighbour; its distance is the exact one (a memorised copy is at 0,
     where |q|^2 + |r|^2 - 2 q.r alone leaves ~1e-3 of rounding over 784 pixels)."""

@@ -1,16 +1,14 @@
 """The whole DVC pipeline, shrunk: dvc repro, a no-op rerun, an experiment, dvc exp show."""
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import DVC, REPO, dvc_project
 
 
 def sh(args, cwd, env, timeout=600):
@@ -23,9 +21,6 @@ def sh(args, cwd, env, timeout=600):
 def project(tmp_path):
     """A clone-like copy of the project with the real dvc.yaml and a params.yaml cut to a few steps."""
     root = tmp_path / "proj"
-    root.mkdir()
-    shutil.copy(REPO / "dvc.yaml", root)
-    shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["make_anime_demo"]["count"] = 8
     params["prepare_gauss1d"]["count"] = 2000
@@ -36,16 +31,8 @@ def project(tmp_path):
     for name in params["runs"]:
         params["train"][name].update(epochs=5, batch_size=4, history_interval=2, sample_interval=3,
                                      fresh_sample_interval=0, checkpoint_interval=0, steps_per_execution=1)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
-               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@example.com", DVC_NO_ANALYTICS="1")
-    dvc = [sys.executable, "-m", "dvc"]
-    sh(["git", "init", "-q", "-b", "main"], root, env)
-    sh(dvc + ["init", "-q"], root, env)
-    sh(dvc + ["config", "core.analytics", "false"], root, env)
-    sh(["git", "add", "-A"], root, env)
-    sh(["git", "commit", "-qm", "init"], root, env)
+    env = dvc_project(root, params)
+    dvc = DVC
     return root, env, dvc
 
 
@@ -107,15 +94,11 @@ def test_repro_noop_forced_rerun_and_experiment(project):
                 assert "face_fid" in json.dumps(data.get("metrics", {}))
     assert {5, 8} <= epochs_seen, table
 
-    # the CI workflow's own steps, as written in the YAML, on this project: a run at another size,
-    # then the report against the committed baseline
-    for name in ("Reproduce at a small size", "Build the report"):
-        step = workflow_step(name)
-        assert "${{" not in step["run"], "workflow expressions belong in env, so the steps run anywhere"
-        sh(["bash", "-euo", "pipefail", "-c", step["run"]], root,
-           dict(env, SMALL_RUN="-S train.mnist.epochs=6 -S train.gauss1d.epochs=4", REPORT_BASE="HEAD"))
+    # an experiment at another size, then `ganpipe report`: the workspace against the committed baseline
+    sh(dvc + ["exp", "run", "-S", "train.mnist.epochs=6", "-S", "train.gauss1d.epochs=4"], root, env)
+    sh([sys.executable, "-m", "ganpipe.cli", "report", "--base", "HEAD"], root, env)
     report = (root / "reports/report.md").read_text()
-    assert "Compared with **HEAD (" in report
+    assert "compared with those committed at **HEAD (" in report
     assert re.search(r"\| params.yaml \| train.mnist.epochs +\| 5 +\| 6 ", report), report
     for needle in ("domain_fid", "face_fid", "detected_share", "| metric | this run | real data | untrained generator |",
                    "![mnist: loss](mnist/loss.png)", "![anime: final samples](anime/final_samples.png)"):
@@ -146,7 +129,7 @@ def test_ci_workflow_is_a_valid_github_actions_file():
     uses = [s["uses"].split("@")[0] for s in job["steps"] if "uses" in s]
     assert uses == ["actions/checkout", "actions/setup-python", "iterative/setup-cml"]
     runs = [s["run"] for s in job["steps"] if "run" in s]
-    assert "make install" in runs[0] and runs[1].startswith("dvc exp run") and "ganpipe report" in runs[2]
-    assert "test -s reports/report.md" in runs[2]
-    assert "cml comment create" in runs[3] and "reports/report.md" in runs[3]
+    assert "make install" in runs[0] and runs[1] == 'ganpipe compare "$REPORT_BASE" HEAD $SMALL_RUN'
+    assert "cml comment update" in runs[2] and "reports/compare/report.md" in runs[2]
     assert job["steps"][0]["with"]["fetch-depth"] == 0
+    assert job["steps"][-1]["if"] == "github.event_name == 'pull_request'"

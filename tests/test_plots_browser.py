@@ -11,19 +11,16 @@ which loads Vega from a CDN, must draw nothing in the same browser: the check ca
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
 from dvc_render.html import PAGE_HTML  # DVC's own page: Vega, Vega-Lite and Vega-Embed from a CDN
 
-from .conftest import REPO, real_params, sh, shrunk_params
+from .conftest import DVC, REPO, dvc_project, real_params, sh, shrunk_params
 
 TEMPLATE = REPO / ".dvc" / "plots" / "offline.html"
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
@@ -40,23 +37,8 @@ window.addEventListener("load", () => {
 
 
 def make_project(root: Path, params: dict) -> tuple[dict, list[str]]:
-    """A clone-like copy (dvc.yaml, ``params``, src, the ignore files, .dvc/config, .dvc/plots), committed."""
-    root.mkdir()
-    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
-        shutil.copy(REPO / name, root)
-    shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
-               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@example.com", DVC_NO_ANALYTICS="1")
-    dvc = [sys.executable, "-m", "dvc"]
-    sh(["git", "init", "-q", "-b", "main"], root, env)
-    sh(dvc + ["init", "-q"], root, env)
-    shutil.copy(REPO / ".dvc" / "config", root / ".dvc" / "config")  # what a clone gets: plots.html_template
-    shutil.copytree(REPO / ".dvc" / "plots", root / ".dvc" / "plots", ignore=shutil.ignore_patterns("__pycache__"))
-    sh(["git", "add", "-A"], root, env)
-    sh(["git", "commit", "-qm", "init"], root, env)
-    return env, dvc
+    """A clone-like copy with ``params`` and what a clone gets of .dvc/ (the offline plots page), committed."""
+    return dvc_project(root, params, plots_config=True), DVC
 
 
 def test_every_run_declares_its_plots(tmp_path):

@@ -4,16 +4,14 @@ of the CPU (GANPIPE_THREADS=1), and both end exactly as when each runs alone in 
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import REPO, sh, shrunk_params
+from .conftest import DVC, dvc_project, one_run_pipeline, sh, shrunk_params
 
 RUN = "mnist"
 SEEDS = (1, 2)
@@ -22,33 +20,9 @@ SEEDS = (1, 2)
 def project(root):
     """The real pipeline cut to prepare_mnist and one run's training (no scorers: eval_interval 0), committed
     after a first `dvc repro`, so that experiments rerun the training only."""
-    pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
-    pipeline["stages"] = {name: pipeline["stages"][name] for name in ("prepare_mnist", "train")}
-    deps = pipeline["stages"]["train"]["do"]["deps"]
-    pipeline["stages"]["train"]["do"]["deps"] = [d for d in deps if d not in ("models/judge", "models/face_features")]
-    pipeline.pop("metrics", None)  # the timings of runs not in this project
     params = shrunk_params(RUN, eval_interval=0, xla=False)
     params["runs"] = {RUN: "data/mnist"}
-    root.mkdir()
-    (root / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for name in (".gitignore", ".dvcignore"):
-        (root / name).write_text((REPO / name).read_text())
-    shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    env = {k: v for k, v in os.environ.items() if k != "GANPIPE_THREADS"}
-    env.update(PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], PYTHONPATH=str(root / "src"),
-               DVC_NO_ANALYTICS="1", GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
-    dvc = [sys.executable, "-m", "dvc"]
-    sh(["git", "init", "-q", "-b", "main"], root, env)
-    sh(dvc + ["init", "-q"], root, env)
-    sh(dvc + ["config", "core.analytics", "false"], root, env)
-    sh(["git", "add", "-A"], root, env)
-    sh(["git", "commit", "-qm", "project"], root, env)
-    sh(dvc + ["repro"], root, env)
-    sh(["git", "add", "-A"], root, env)
-    sh(["git", "commit", "-qm", "baseline"], root, env)
-    return env, dvc
+    return dvc_project(root, params, one_run_pipeline(RUN), repro=True), DVC
 
 
 def queue_states(root, env, dvc) -> dict[str, str]:

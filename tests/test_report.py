@@ -15,8 +15,6 @@ from ganpipe.evaluation.digits import HEADLINE
 from ganpipe.reporting.report import RunReport, collect_runs, drop_rows, quality_line, quality_table, render_report
 from ganpipe.stages import report as report_stage
 
-from .conftest import REPO
-
 QUALITY = {"domain_fid": 39.7, "inception_score": 5.24, "modes": 8, "memorised_share": 0.7,
            "class_histogram": {"0": 3, "1": 9},
            "real": {"domain_fid": 0.47, "inception_score": 8.5, "modes": 10, "class_histogram": {}},
@@ -54,7 +52,7 @@ def test_drop_rows_sorts_and_empties_bare_headers():
 def test_render_report_has_every_section_and_links():
     runs = [RunReport("mnist", {"g_loss": 3.3, "step": 30000}, QUALITY, ["mnist/loss.png", "mnist/final_samples.png"]),
             RunReport("gauss1d", {"g_loss": 0.7}, GAUSS1D_QUALITY, ["gauss1d/histogram.png"])]
-    text = render_report(base_label="HEAD (abc1234)", metrics_diff="| m |\n|---|\n| 1 |", params_diff="",
+    text = render_report(compared="Compared with **HEAD (abc1234)**.", metrics_diff="| m |\n|---|\n| 1 |", params_diff="",
                          runs=runs, shared={"judge": {"test_accuracy": 0.96, "test_images": 1000}})
     assert text.startswith("# ganpipe report\n") and "Compared with **HEAD (abc1234)**" in text
     assert "## Metrics that changed\n\n| m |" in text and "No parameter changed." in text

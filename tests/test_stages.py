@@ -3,13 +3,10 @@
 import subprocess
 import sys
 
-import numpy as np
-import pytest
-
 from ganpipe.stages import plots, prepare_mnist
 from ganpipe.stages import train as train_stage
 
-from .conftest import REPO, png_size, write_params
+from .conftest import png_size, write_params
 
 
 

@@ -4,7 +4,8 @@
 its ``generator.json`` says (noise kind, latent size) and pictures the samples: an image grid, or a
 histogram for a 1-D run; ``ganpipe report [--base origin/main]`` writes reports/report.md (the report
 stage's work); ``ganpipe add-run dense_small`` copies a ready-made experiment from experiments.yaml
-into params.yaml, so that `dvc exp run` trains it.
+into params.yaml, so that `dvc exp run` trains it; ``ganpipe compare origin/main -S train.mnist.epochs=300``
+rebuilds two commits the same way and writes reports/compare/report.md (what CI posts on a pull request).
 """
 
 from __future__ import annotations
@@ -173,11 +174,46 @@ def main(argv=None) -> int:
     add.add_argument("--catalogue", default="experiments.yaml", help="where the experiment is defined "
                                                                      "(default: experiments.yaml)")
     add.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    cmp = sub.add_parser(
+        "compare", help="rebuild two commits the same way and report what changed (what CI posts)",
+        description="Rebuild commits BASE and HEAD, each in a temporary clone sharing this project's DVC cache, "
+                    "with the same `dvc exp run -S` overrides, then diff their metrics and params with DVC. "
+                    "Unchanged stages come from DVC's run cache. Writes reports/compare/report.md and the head "
+                    "side's pictures beside it; the working tree is not touched (commit what you want compared).")
+    cmp.add_argument("base", help="the commit to compare against, e.g. origin/main")
+    cmp.add_argument("head", nargs="?", default="HEAD", help="the commit to compare (default HEAD)")
+    cmp.add_argument("-S", "--set-param", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                     help="an override for both sides, as `dvc exp run -S` takes it (repeatable), "
+                          "e.g. -S train.mnist.epochs=300")
+    cmp.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    sds = sub.add_parser(
+        "seeds", help="experiments that differ only in their seeds, as mean ± std of the headline metrics",
+        description="Group `dvc exp show`'s experiments, commits and workspace by their params with every *.seed "
+                    "param set aside, and print each group's headline metrics as mean ± std (min-max) in Markdown. "
+                    "Make the runs with: dvc exp run --queue -S train.mnist.seed=1,2,3 && dvc queue start")
+    sds.add_argument("--min-seeds", type=int, default=2, help="show groups of at least this many runs (default 2)")
+    sds.add_argument("--out", default=None, help="also write the Markdown to this file")
+    sds.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     args = parser.parse_args(argv)
 
     def body(args):
         if args.command == "report":
             report_stage.run_from_args(args)
+            return
+        if args.command == "seeds":
+            from .fileio import write_text_atomic
+            from .seeds import summarise
+
+            text = summarise(min_seeds=args.min_seeds)
+            print(text, end="")
+            if args.out:
+                write_text_atomic(args.out, text)
+            return
+        if args.command == "compare":
+            from .compare import compare
+
+            path = compare(args.base, args.head, settings=args.settings)
+            print(f"compare: wrote {path}")
             return
         if args.command == "add-run":
             from .experiments import add_run

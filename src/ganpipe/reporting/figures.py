@@ -62,6 +62,25 @@ def save_image_grid(images: np.ndarray, path: str | os.PathLike, rows: int, cols
     save_figure(grid_figure(images, rows, cols, titles), path)
 
 
+def save_pairs_figure(top: np.ndarray, bottom: np.ndarray, path: str | os.PathLike, *, labels: tuple[str, str],
+                      top_titles, bottom_titles, title: str = "") -> None:
+    """Two labelled rows of images, column i pairing ``top[i]`` with ``bottom[i]``, as a 640x480 PNG:
+    ``labels`` name the rows (left margin), the titles go above each image, ``title`` above all."""
+    fig, axes = plt.subplots(2, len(top), figsize=FIGSIZE, squeeze=False)
+    for row, (images, titles) in enumerate(((top, top_titles), (bottom, bottom_titles))):
+        shown = to_display(images)
+        for ax, img, text in zip(axes[row], shown, titles):
+            ax.imshow(img[..., 0], cmap="gray", vmin=0.0, vmax=1.0) if img.shape[-1] == 1 else ax.imshow(img)
+            ax.set_title(text, fontsize=7)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row][0].set_ylabel(labels[row], fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
 def figure_pixels(fig) -> np.ndarray:
     """Render ``fig`` at the PNGs' size and close it: uint8 RGB (H, W, 3), e.g. for ``dvclive.Live.log_image``."""
     fig.set_dpi(DPI)

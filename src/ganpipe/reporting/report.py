@@ -54,10 +54,11 @@ def collect_runs(reports_dir: str | os.PathLike, names, link_dir: str | os.PathL
     return runs
 
 
-def metric_targets(reports_dir: str | os.PathLike, names) -> list[str]:
+def metric_targets(reports_dir: str | os.PathLike, names, prefix: str = "reports") -> list[str]:
+    """The metric files the runs ``names`` left in ``reports_dir``, as DVC knows them (``prefix``/...)."""
     reports_dir = Path(reports_dir)
-    paths = [reports_dir / name / f for name in names for f in METRIC_FILES] + [reports_dir / f for f in SHARED_METRICS]
-    return [str(p) for p in paths if p.is_file()]
+    files = [f"{name}/{f}" for name in names for f in METRIC_FILES] + list(SHARED_METRICS)
+    return [f"{prefix}/{f}" for f in files if (reports_dir / f).is_file()]
 
 
 def run_dvc(args: list[str], cwd: str | os.PathLike = ".") -> tuple[bool, str]:
@@ -131,11 +132,12 @@ def class_histogram_line(quality: dict) -> str:
     return "Confident predictions per class: " + ", ".join(f"{k}: {v}" for k, v in hist.items()) + "."
 
 
-def render_report(*, base_label: str, metrics_diff: str, params_diff: str, runs: list[RunReport],
+def render_report(*, compared: str, metrics_diff: str, params_diff: str, runs: list[RunReport],
                   shared: dict[str, dict]) -> str:
-    """The Markdown of report.md. ``metrics_diff``/``params_diff`` are DVC's Markdown tables (or a note)."""
+    """The Markdown of report.md. ``compared`` says what was compared with what (a sentence);
+    ``metrics_diff``/``params_diff`` are DVC's Markdown tables (or a note)."""
     out = ["# ganpipe report", "",
-           f"Compared with **{base_label}**. Real data is the floor of each quality metric, an untrained "
+           f"{compared} Real data is the floor of each quality metric, an untrained "
            "generator of the same architecture the ceiling.", ""]
     out += ["## Metrics that changed", "", metrics_diff or "No metric changed.", ""]
     out += ["## Params that changed", "", params_diff or "No parameter changed.", ""]
@@ -164,15 +166,40 @@ def render_report(*, base_label: str, metrics_diff: str, params_diff: str, runs:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _rename_columns(markdown: str, names: dict[str, str]) -> str:
+    """The header row of a Markdown table with each revision in ``names`` replaced by its label."""
+    lines = markdown.splitlines()
+    if lines and lines[0].startswith("|"):
+        for rev, label in names.items():
+            lines[0] = lines[0].replace(f" {rev} ", f" {label} ")
+    return "\n".join(lines)
+
+
 def build_report(*, base: str, reports_dir: str | os.PathLike, names, out_dir: str | os.PathLike,
-                 repo_dir: str | os.PathLike = ".") -> str:
-    """Collect everything for the runs ``names`` and render the report (picture links relative to ``out_dir``)."""
-    reports_dir = Path(reports_dir)
-    targets = [os.path.relpath(t, repo_dir) for t in metric_targets(reports_dir, names)]
-    ok, metrics_diff = run_dvc(["metrics", "diff", base, "--md", "--precision", "4", "--targets", *targets], repo_dir)
+                 repo_dir: str | os.PathLike = ".", head: str | None = None, labels: dict | None = None) -> str:
+    """Collect everything for the runs ``names`` and render the report (picture links relative to ``out_dir``).
+
+    ``head`` None compares the workspace's results (in ``reports_dir``) with commit ``base``; otherwise
+    commit ``head`` with commit ``base``, whose reports are in ``reports_dir``. ``labels`` may name
+    the sides ("base", "head") and say how they were built ("how")."""
+    labels = labels or {}
+    base_label = labels.get("base") or revision_label(base, repo_dir)
+    if head is None:
+        prefix = Path(os.path.relpath(reports_dir, repo_dir)).as_posix()
+        compared = f"The results in this workspace compared with those committed at **{base_label}**."
+    else:
+        prefix = "reports"
+        compared = f"**{labels.get('head') or revision_label(head, repo_dir)}** compared with **{base_label}**"
+        compared += f", {labels['how']}." if labels.get("how") else "."
+    targets = metric_targets(reports_dir, names, prefix)
+    revs = [base] + ([head] if head is not None else [])
+    ok, metrics_diff = run_dvc(["metrics", "diff", *revs, "--md", "--precision", "4", "--targets", *targets], repo_dir)
     metrics_diff = drop_rows(metrics_diff) if ok else f"(dvc metrics diff against {base} failed: {metrics_diff})"
-    ok, params_diff = run_dvc(["params", "diff", base, "--md"], repo_dir)
+    ok, params_diff = run_dvc(["params", "diff", *revs, "--md"], repo_dir)
     params_diff = drop_rows(params_diff, ()) if ok else f"(dvc params diff against {base} failed: {params_diff})"
-    shared = {Path(f).parts[0]: read_json(reports_dir / f) for f in SHARED_METRICS}
-    return render_report(base_label=revision_label(base, repo_dir), metrics_diff=metrics_diff, params_diff=params_diff,
+    if head is not None:  # column headers: the sides' names, not the refs their results were fetched to
+        names_of = {base: base_label, head: labels.get("head") or head}
+        metrics_diff, params_diff = (_rename_columns(t, names_of) for t in (metrics_diff, params_diff))
+    shared = {Path(f).parts[0]: read_json(Path(reports_dir) / f) for f in SHARED_METRICS}
+    return render_report(compared=compared, metrics_diff=metrics_diff, params_diff=params_diff,
                          runs=collect_runs(reports_dir, names, out_dir), shared=shared)

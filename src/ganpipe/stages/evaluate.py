@@ -1,17 +1,17 @@
 """Stage evaluate@<experiment>: score a digit GAN with the judge; reports/<experiment>/quality.json.
 
 quality.json holds the headline numbers (DVC metrics: domain FID, Inception Score, modes, memorised
-share); quality_details.json the rest (confident share, class histogram, memorisation threshold, and
-the same numbers for real digits and for the untrained generator). Also writes memorisation.png: the
-8 generated images closest to a training image (top row) above those training images (bottom row).
+share); quality_details.json the rest (confident share, class histogram, the copying test's z and
+per-class thresholds, the class-blind share, and the same numbers for real digits and for the untrained
+generator). Also writes memorisation.png: the 8 generated images closest to a training image relative
+to their class's threshold (top row, with their judged class, distance and threshold) above those
+training images (bottom row, with their label and index).
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-import numpy as np
 
 from ..config import EvaluateConfig, load_section
 from . import _entry
@@ -27,19 +27,24 @@ def evaluate_run(cfg: EvaluateConfig, *, data_dir, judge_dir, models_dir, report
     from ..evaluation.digits import HEADLINE, evaluate_digits
     from ..evaluation.judge import JUDGE_FILE, scale
     from ..evaluation.sampling import load_checked_generator, trained_and_untrained
-    from ..reporting.figures import save_image_grid
+    from ..reporting.figures import save_pairs_figure
     from ..training.export import load_made_model
 
     train, test = read_split(data_dir, "Train"), read_split(data_dir, "Test")
     generator, spec = load_checked_generator(models_dir, train.images.shape[1:], data_dir)
     judge = load_made_model(Path(judge_dir) / JUDGE_FILE, "judge")
     generated, baseline = trained_and_untrained(generator, spec, seed=cfg.seed, count=cfg.samples, batch_size=500)
-    result, pairs = evaluate_digits(judge, generated, baseline, train.images, test.images,
+    result, pairs = evaluate_digits(judge, generated, baseline, train.images, test.images, test.labels,
                                     confidence=cfg.confidence, min_share=cfg.min_share)
     reports = Path(reports_dir)
-    top = generated[pairs[:, 0]]
-    bottom = scale(train.images[pairs[:, 1]])
-    save_image_grid(np.concatenate([top, bottom]), reports / "memorisation.png", 2, len(pairs))
+    save_pairs_figure(
+        generated[pairs.generated], scale(train.images[pairs.train]), reports / "memorisation.png",
+        labels=("generated", "nearest training image"),
+        top_titles=[f"judged {c}\nd {d:.2f} / {t:.2f}" for c, d, t in zip(pairs.judged, pairs.distance, pairs.threshold)],
+        bottom_titles=[f"label {train.labels[i]}\n#{i}" for i in pairs.train],
+        title=f"d: pixel distance to the nearest training image / its class's copy threshold (10% of real\n"
+              f"unseen digits of that class are closer). Copied share {result['memorised_share']:.3f} "
+              f"(real unseen digits {result['real']['memorised_share']:.3f}), copying z {result['copying_z']:.2f}")
     write_quality(reports, result, HEADLINE)
     return result
 
@@ -58,7 +63,7 @@ def main(argv=None) -> int:
                          reports_dir=args.reports)
         print(f"evaluate {args.experiment}: domain FID {r['domain_fid']:.2f} (real {r['real']['domain_fid']:.2f}, "
               f"untrained {r['untrained']['domain_fid']:.2f}), IS {r['inception_score']:.2f}, modes {r['modes']}/10, "
-              f"memorised {r['memorised_share']:.3f}")
+              f"memorised {r['memorised_share']:.3f} (real {r['real']['memorised_share']:.3f}; copying z {r['copying_z']:.2f})")
 
     return _entry.run(body, p.parse_args(argv))
 

@@ -1,0 +1,102 @@
+"""``ganpipe compare BASE [HEAD] [-S KEY=VALUE ...]``: two commits rebuilt the same way, then compared.
+
+A report that diffs a pull request's small CI run against the base branch's committed full-size
+results sees every metric "change" and lists the small-run overrides as if the pull request made
+them. Here each side is rebuilt from its own commit, in its own temporary clone, with the same
+``dvc exp run -S ...`` overrides, on the same machine; the clones share the project's DVC cache, so
+a stage whose code, data and params did not change is restored from DVC's run cache instead of
+trained twice. Each side's results are committed in its clone and fetched as
+``refs/ganpipe/compare/{base,head}``; DVC then diffs those two commits, so the params table shows
+only what differs between the commits and a change that touches nothing reports no metric change.
+
+The working tree is left alone: only committed revisions are compared. The report and the head
+side's pictures go to ``reports/compare/`` (not a stage output; ignored by git).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import GanpipeError
+from .fileio import write_text_atomic
+
+REF_PREFIX = "refs/ganpipe/compare/"
+OUT_DIR = Path("reports") / "compare"
+# author of the commits that hold each side's rebuilt results (they live under refs/ganpipe only)
+_IDENTITY = ["-c", "user.name=ganpipe compare", "-c", "user.email=compare@ganpipe.invalid"]
+
+
+def _run(args: list[str], cwd, env=None, what: str = "") -> str:
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = [line for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
+        raise GanpipeError(f"{what or ' '.join(args[:3])}: {lines[-1] if lines else f'exit status {proc.returncode}'}")
+    return proc.stdout
+
+
+def _git(args: list[str], cwd, what: str = "") -> str:
+    return _run(["git", *args], cwd, what=what or f"git {args[0]}").strip()
+
+
+def _dvc(args: list[str], cwd, env=None, what: str = "") -> str:
+    return _run([sys.executable, "-m", "dvc", *args], cwd, env=env, what=what or f"dvc {args[0]}")
+
+
+def resolve(rev: str, repo) -> str:
+    """The full commit id of ``rev`` in ``repo``; a one-line error naming ``rev`` if git does not know it."""
+    return _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], repo, what=f"{rev}: not a commit here")
+
+
+def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str], workdir: Path) -> Path:
+    """Clone ``repo`` at ``sha`` into ``workdir/side``, run ``dvc exp run -S settings`` there with its own
+    ``src`` on the import path, commit the results and fetch them as ``refs/ganpipe/compare/<side>``."""
+    folder = workdir / side
+    _git(["clone", "--quiet", "--shared", "--no-checkout", str(repo), str(folder)], workdir)
+    _git(["checkout", "--quiet", "--detach", sha], folder)
+    _dvc(["config", "--local", "cache.dir", cache], folder)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(folder / "src"),
+                                                                      os.environ.get("PYTHONPATH")])))
+    # data tracked by .dvc files comes from the shared cache; outputs it lacks are rebuilt by the run
+    subprocess.run([sys.executable, "-m", "dvc", "checkout", "--quiet"], cwd=folder, env=env, capture_output=True)
+    overrides = [arg for setting in settings for arg in ("-S", setting)]
+    print(f"compare: rebuilding {side} ({sha[:7]}){' with ' + ' '.join(overrides) if overrides else ''}",
+          file=sys.stderr, flush=True)
+    _dvc(["exp", "run", *overrides], folder, env=env, what=f"{side} ({sha[:7]}): dvc exp run")
+    _git(["add", "-A"], folder)
+    _git([*_IDENTITY, "commit", "--quiet", "--allow-empty", "-m",
+          f"ganpipe compare: {side} {sha[:7]} rebuilt with {' '.join(overrides) or 'its own params'}"], folder)
+    _git(["fetch", "--quiet", str(folder), f"+HEAD:{REF_PREFIX}{side}"], repo)
+    return folder
+
+
+def compare(base: str, head: str = "HEAD", *, settings=(), repo=".", out_dir=None) -> Path:
+    """Rebuild ``base`` and ``head`` with the same ``settings`` and write the report; return its path."""
+    from .reporting.report import build_report
+    from .stages.report import experiment_names
+
+    repo = Path(_git(["rev-parse", "--show-toplevel"], repo, what=f"{repo}: not in a git repository"))
+    out_dir = Path(out_dir) if out_dir is not None else repo / OUT_DIR
+    shas = {"base": resolve(base, repo), "head": resolve(head, repo)}
+    cache = _dvc(["cache", "dir"], repo).strip()
+    with tempfile.TemporaryDirectory(prefix="ganpipe-compare-") as tmp:
+        folders = {side: rebuild(sha, side, repo=repo, cache=cache, settings=list(settings), workdir=Path(tmp))
+                   for side, sha in shas.items()}
+        # the head side's reports (pictures, quality files) move next to the report that links them
+        shutil.rmtree(out_dir, ignore_errors=True)
+        shutil.copytree(folders["head"] / "reports", out_dir / "head", ignore=shutil.ignore_patterns("compare"))
+        names = experiment_names(folders["head"] / "params.yaml")
+    overrides = " ".join(f"-S {s}" for s in settings)
+    how = (f"both rebuilt from their own commits with `dvc exp run{' ' + overrides if overrides else ''}` "
+           "on this machine")
+    text = build_report(base=REF_PREFIX + "base", head=REF_PREFIX + "head", reports_dir=out_dir / "head",
+                        names=names, out_dir=out_dir, repo_dir=repo,
+                        labels={"base": f"{base} ({shas['base'][:7]})", "head": f"{head} ({shas['head'][:7]})",
+                                "how": how})
+    path = out_dir / "report.md"
+    write_text_atomic(path, text)
+    return path

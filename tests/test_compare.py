@@ -1,0 +1,66 @@
+"""`ganpipe compare`, the workflow's "Compare with the base" step, on a tiny project: a commit that changes
+nothing reports no metric and no param change; a commit that changes one param reports exactly that
+param and the metrics of the run it trains."""
+import re
+
+import pytest
+import yaml
+
+from .conftest import DVC, REPO, dvc_project, one_run_pipeline, sh, shrunk_params
+
+RUN = "mnist"
+
+
+def workflow_step(name: str) -> str:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "report.yml").read_text())
+    return next(step["run"] for step in workflow["jobs"]["report"]["steps"] if step.get("name") == name)
+
+
+def section(report: str, title: str) -> str:
+    return report.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0].strip()
+
+
+def table_rows(markdown: str) -> list[str]:
+    return [line for line in markdown.splitlines()[2:] if line.startswith("|")]
+
+
+@pytest.mark.slow  # two small rebuilds of a tiny pipeline: about a minute
+def test_compare_step_reports_only_what_the_commit_changed(tmp_path):
+    root = tmp_path / "proj"
+    params = shrunk_params(RUN, xla=False)
+    params["runs"] = {RUN: "data/mnist"}
+    pipeline = one_run_pipeline(RUN)
+    pipeline["stages"]["plots"] = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["plots"]
+    env = dvc_project(root, params, pipeline)  # the base is not built: CI's checkout has no outputs
+    step = workflow_step("Compare with the base")
+    step_env = dict(env, REPORT_BASE="main", SMALL_RUN=f"-S train.{RUN}.epochs=8 -S train.{RUN}.batch_size=8")
+
+    sh(["git", "checkout", "-qb", "no-change"], root, env)
+    (root / "README.md").write_text("words only\n")
+    sh(["git", "add", "-A"], root, env)
+    sh(["git", "commit", "-qm", "words only"], root, env)
+    out = sh(["bash", "-c", step], root, step_env)
+    report = (root / "reports" / "compare" / "report.md").read_text()
+    assert "rebuilding base" in out and "rebuilding head" in out, out
+    assert re.search(r"\*\*HEAD \(\w{7}\)\*\* compared with \*\*main \(\w{7}\)\*\*, both rebuilt", report), report
+    assert f"-S train.{RUN}.epochs=8 -S train.{RUN}.batch_size=8" in report
+    assert section(report, "Metrics that changed") == "No metric changed.", report
+    assert section(report, "Params that changed") == "No parameter changed.", report
+    assert (root / "reports" / "compare" / "head" / RUN / "loss.png").is_file()
+    assert f"]({'head/' + RUN}/loss.png)" in report  # pictures link beside the report
+    assert sh(["git", "status", "--porcelain", "--untracked-files=no"], root, env) == ""  # working tree untouched
+
+    sh(["git", "checkout", "-qb", "one-change", "main"], root, env)
+    params["train"][RUN]["d_lr"] = 2 * params["train"][RUN]["d_lr"]
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh(["git", "commit", "-qam", "discriminator learns faster"], root, env)
+    sh(["bash", "-c", step], root, step_env)
+    report = (root / "reports" / "compare" / "report.md").read_text()
+    assert "| HEAD (" in report and "| main (" in report and "refs/ganpipe" not in report, report
+    changed_params = table_rows(section(report, "Params that changed"))
+    assert len(changed_params) == 1 and f"train.{RUN}.d_lr" in changed_params[0], report
+    changed_metrics = table_rows(section(report, "Metrics that changed"))
+    assert changed_metrics and all(f"reports/{RUN}/metrics.json" in row for row in changed_metrics), report
+    assert any("d_loss" in row for row in changed_metrics), report
+    # the unchanged data stage came from DVC's run cache the second time round: one cache, both sides
+    assert sh(DVC + ["cache", "dir"], root, env).strip().startswith(str(root))
