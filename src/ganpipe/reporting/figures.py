@@ -76,7 +76,7 @@ def save_pairs_figure(top: np.ndarray, bottom: np.ndarray, path: str | os.PathLi
             ax.set_yticks([])
         axes[row][0].set_ylabel(labels[row], fontsize=9)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
 

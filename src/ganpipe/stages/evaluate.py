@@ -42,9 +42,9 @@ def evaluate_run(cfg: EvaluateConfig, *, data_dir, judge_dir, models_dir, report
         labels=("generated", "nearest training image"),
         top_titles=[f"judged {c}\nd {d:.2f} / {t:.2f}" for c, d, t in zip(pairs.judged, pairs.distance, pairs.threshold)],
         bottom_titles=[f"label {train.labels[i]}\n#{i}" for i in pairs.train],
-        title=f"d: pixel distance to the nearest training image / its class's copy threshold (10% of real\n"
-              f"unseen digits of that class are closer). Copied share {result['memorised_share']:.3f} "
-              f"(real unseen digits {result['real']['memorised_share']:.3f}), copying z {result['copying_z']:.2f}")
+        title=f"copied share {result['memorised_share']:.3f} (real unseen digits {result['real']['memorised_share']:.3f}), "
+              f"copying z {'n/a' if result['copying_z'] is None else format(result['copying_z'], '.2f')} (copies: below -3)\n"
+              f"d: distance to the nearest training image / the judged class's copy threshold")
     write_quality(reports, result, HEADLINE)
     return result
 
