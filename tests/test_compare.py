@@ -64,3 +64,20 @@ def test_compare_step_reports_only_what_the_commit_changed(tmp_path):
     assert any("d_loss" in row for row in changed_metrics), report
     # the unchanged data stage came from DVC's run cache the second time round: one cache, both sides
     assert sh(DVC + ["cache", "dir"], root, env).strip().startswith(str(root))
+
+
+def test_an_unknown_revision_is_one_line_naming_it(tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import project_env
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    env = project_env(root)
+    sh(["git", "init", "-q", "-b", "main"], root, env)
+    sh(["git", "commit", "-q", "--allow-empty", "-m", "empty"], root, env)
+    proc = subprocess.run([sys.executable, "-m", "ganpipe.cli", "compare", "origin/nosuch"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["ganpipe: error: origin/nosuch: not a commit here"], proc.stderr

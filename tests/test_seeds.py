@@ -36,16 +36,32 @@ def test_rows_keep_headline_metrics_and_params_flattened():
 
 def test_groups_set_seeds_aside_and_give_mean_and_spread():
     groups = seeds.group_by_settings(seeds.parse_exp_show(exp_show()))
-    assert [len(g.names) for g in groups] == [4, 1]  # workspace, HEAD, s1, s2 | short
+    assert [len(g.names) for g in groups] == [3, 1]  # HEAD (the clean workspace repeats it), s1, s2 | short
     assert seeds.differing(groups) == ["train.mnist.epochs"]
     fids = groups[0].values["mnist/domain_fid"]
-    assert fids == [6.2, 6.2, 5.5, 6.7]
+    assert fids == [6.2, 5.5, 6.7]
     text = seeds.render(groups, min_seeds=2)
     assert "## Group 1: train.mnist.epochs=10000" in text and "short" not in text
     mean, std = statistics.fmean(fids), statistics.stdev(fids)
-    assert f"| mnist/domain_fid | {mean:.4g} ± {std:.2g} (5.5–6.7) | 4 |" in text
-    assert "4 runs: workspace (train.mnist.seed=0); 0000000 (train.mnist.seed=0); s1 (train.mnist.seed=1); " in text
-    assert "| mnist/modes | 10 ± 0 (10–10) | 4 |" in text
+    assert f"| mnist/domain_fid | {mean:.4g} ± {std:.2g} (5.5–6.7) | 3 |" in text
+    assert "3 runs: 0000000 (train.mnist.seed=0); s1 (train.mnist.seed=1); s2 (train.mnist.seed=2)" in text
+    assert "| mnist/modes | 10 ± 0 (10–10) | 3 |" in text
+
+
+def test_a_changed_workspace_is_a_run_of_its_own():
+    entries = exp_show()
+    entries[0]["data"]["metrics"]["reports/mnist/quality.json"]["data"]["domain_fid"] = 7.0
+    groups = seeds.group_by_settings(seeds.parse_exp_show(entries))
+    assert groups[0].names[:2] == ["workspace", "0000000"] and groups[0].values["mnist/domain_fid"][0] == 7.0
+
+
+def test_only_the_reseeded_runs_metrics_are_summarised():
+    entries = exp_show()
+    anime = {"reports/anime/quality.json": {"data": {"face_fid": 92.0}}}
+    for entry in [entries[1]] + [exp["revs"][0] for exp in entries[1]["experiments"]]:
+        entry["data"]["metrics"].update(anime)
+    text = seeds.render(seeds.group_by_settings(seeds.parse_exp_show(entries)), min_seeds=2)
+    assert "mnist/domain_fid" in text and "anime/face_fid" not in text  # only train.mnist.seed varies
 
 
 def test_too_few_seeds_says_so():

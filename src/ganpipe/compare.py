@@ -49,7 +49,11 @@ def _dvc(args: list[str], cwd, env=None, what: str = "") -> str:
 
 def resolve(rev: str, repo) -> str:
     """The full commit id of ``rev`` in ``repo``; a one-line error naming ``rev`` if git does not know it."""
-    return _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], repo, what=f"{rev}: not a commit here")
+    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=repo,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise GanpipeError(f"{rev}: not a commit here")
+    return proc.stdout.strip()
 
 
 def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str], workdir: Path) -> Path:

@@ -10,7 +10,8 @@ third in our measurements. Run the settings over several seeds as queued DVC exp
 ``ganpipe seeds`` reads ``dvc exp show --json``, groups the experiments (and the workspace and
 commits) whose params are equal once every ``*.seed`` param is set aside, and gives each group's
 headline metrics (quality.json, the winning snapshot's step) as mean ± sample standard deviation,
-with the min-max range and the seeds behind them.
+with the min-max range and the seeds behind them: the metrics of the runs whose ``train.<run>.seed``
+varies (all metrics if none does). A clean workspace, a copy of its commit, counts once.
 """
 
 from __future__ import annotations
@@ -98,10 +99,19 @@ def parse_exp_show(entries: list) -> list[Row]:
     return rows
 
 
+def without_clean_workspace(rows: list[Row]) -> list[Row]:
+    """The rows less the workspace where it only repeats a commit (same params, same metrics)."""
+    def same(a: Row, b: Row) -> bool:
+        return a.params == b.params and a.metrics == b.metrics
+
+    return [r for r in rows if not (r.name == "workspace" and any(same(r, o) for o in rows if o is not r))]
+
+
 def group_by_settings(rows: list[Row]) -> list[Group]:
-    """Rows whose params agree except for ``*.seed`` keys, in order of first appearance."""
+    """Rows whose params agree except for ``*.seed`` keys, in order of first appearance
+    (a clean workspace, a copy of its commit, counts once)."""
     groups: dict[str, Group] = {}
-    for row in rows:
+    for row in without_clean_workspace(rows):
         settings = {k: v for k, v in row.params.items() if not k.endswith(".seed")}
         key = json.dumps(settings, sort_keys=True, default=str)
         group = groups.setdefault(key, Group(settings))
@@ -148,7 +158,10 @@ def render(groups: list[Group], *, min_seeds: int = 1) -> str:
                 for name, seeds in zip(group.names, group.seeds)]
         out += [f"## Group {i}: {what}", "", f"{len(group.names)} runs: " + "; ".join(runs), "",
                 "| metric | mean ± std (min–max) | n |", "|---|---|---|"]
-        out += [f"| {name} | {spread(values)} | {len(values)} |" for name, values in sorted(group.values.items())]
+        # the runs whose seed varies here (train.<run>.seed), or every run when no such seed varies
+        seeded = {k.split(".")[1] for k in varied if k.startswith("train.") and k.count(".") == 2}
+        out += [f"| {name} | {spread(values)} | {len(values)} |" for name, values in sorted(group.values.items())
+                if not seeded or name.split("/")[0] in seeded]
         out += [""]
     return "\n".join(out)
 
