@@ -185,6 +185,55 @@ class GAN(keras.Model):
         # D's optimizer as built (zero moments and step, the learning rate): what a D reset restores
         self._d_optimizer_initial = [np.array(v) for v in d_optimizer.variables]
 
+    def make_train_function(self, force=False):
+        """Keras' train function, except where one XLA program can run a whole execution.
+
+        With ``jit_compile`` and ``steps_per_execution`` > 1 Keras XLA-compiles one step and calls it
+        once per step from a TensorFlow while loop, which cost the dense GAN ~17% of its speed against
+        a loop compiled whole. On one device (no strategy) the data is a contiguous range of step
+        indices, so an execution needs only its first index and how many follow: the indices are
+        counted off fit's iterator, and the steps run in a while loop inside one XLA program. The
+        step is the same function either way, so the results are the same (tested bit for bit).
+        """
+        if self.train_function is not None and not force:
+            return self.train_function
+        if (self.run_eagerly or not self.jit_compile or self.steps_per_execution <= 1
+                or tf.distribute.has_strategy() or self.distribute_strategy.num_replicas_in_sync > 1):
+            return super().make_train_function(force)
+        most = int(self.steps_per_execution)
+
+        @tf.function(jit_compile=True, reduce_retracing=True)
+        def run_steps(first, count):
+            logs = self.train_step(first)
+
+            def body(i, logs):
+                return i + 1, self.train_step(first + i)
+
+            return tf.while_loop(lambda i, _: i < count, body, (tf.constant(1, tf.int64), logs))[1]
+
+        @tf.function(reduce_retracing=True)
+        def take(iterator):  # (any left?, the first index, how many of at most `most` follow it)
+            head = iterator.get_next_as_optional()
+            first = tf.cond(head.has_value(), lambda: tf.cast(head.get_value(), tf.int64),
+                            lambda: tf.constant(-1, tf.int64))
+
+            def another(count, going):
+                going = iterator.get_next_as_optional().has_value()
+                return count + tf.cast(going, tf.int64), going
+
+            count, _ = tf.while_loop(lambda count, going: tf.logical_and(going, count < most), another,
+                                     (tf.constant(1, tf.int64), head.has_value()))
+            return head.has_value(), first, count
+
+        def function(iterator):
+            left, first, count = take(iterator)
+            if not bool(left):
+                raise StopIteration
+            return run_steps(first, count)
+
+        self.train_function = function
+        return function
+
     @property
     def steps_done(self) -> int:
         return int(self.step_counter.numpy())
