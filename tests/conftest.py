@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -134,8 +136,6 @@ def one_run_pipeline(run: str = "mnist") -> dict:
 
 def project_env(root: Path) -> dict:
     """The environment of commands in a test project: its own src first, git identity, no analytics."""
-    import os
-
     env = {k: v for k, v in os.environ.items() if k != "GANPIPE_THREADS"}
     env.update(PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], PYTHONPATH=str(root / "src"),
                DVC_NO_ANALYTICS="1", GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
@@ -152,8 +152,6 @@ def dvc_project(root: Path, params: dict, pipeline: dict | None = None, *, plots
     src and the ignore files, in a git repository with DVC initialised and everything committed ("project");
     ``plots_config`` also copies .dvc/config and .dvc/plots (the offline plots page); ``repro`` then runs
     `dvc repro` and commits the results ("baseline"). Returns the environment for commands there."""
-    import shutil
-
     root.mkdir(parents=True)
     if pipeline is None:
         shutil.copy(REPO / "dvc.yaml", root)

@@ -138,6 +138,8 @@ def native_chatter_hidden():
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="ganpipe", description="Use ganpipe's trained GANs.")
     sub = parser.add_subparsers(dest="command", required=True)
+    debug = argparse.ArgumentParser(add_help=False)  # --debug of every command but generate (which says more)
+    debug.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     gen = sub.add_parser(
         "generate", help="draw samples from a trained generator",
         description="Draw samples from a trained generator with the noise its generator.json names, and "
@@ -158,13 +160,12 @@ def main(argv=None) -> int:
                      help="write the samples as .npy: float32 (n, H, W, C) in [-1, 1] for images, (n, 1) for 1-D values")
     gen.add_argument("--debug", action="store_true",
                      help="show the full traceback on errors, and TensorFlow's native log lines")
-    rep = sub.add_parser("report", help="write reports/report.md: metrics and params against a base revision, "
+    rep = sub.add_parser("report", parents=[debug], help="write reports/report.md: metrics and params against a base revision, "
                                         "quality with its floors and ceilings, plots")
     rep.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
-    rep.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     report_stage.add_arguments(rep)
     add = sub.add_parser(
-        "add-run", help="copy a ready-made experiment from experiments.yaml into params.yaml",
+        "add-run", parents=[debug], help="copy a ready-made experiment from experiments.yaml into params.yaml",
         description="Copy train.NAME from experiments.yaml into params.yaml, set runs.NAME to its data folder "
                     "and add NAME to the evaluation of that data (evaluate.runs for data/mnist, ...); "
                     "then `dvc exp run` trains, scores and plots it. A section already in params.yaml is kept.")
@@ -173,27 +174,24 @@ def main(argv=None) -> int:
     add.add_argument("--params", default="params.yaml", help="params file to add it to (default: params.yaml)")
     add.add_argument("--catalogue", default="experiments.yaml", help="where the experiment is defined "
                                                                      "(default: experiments.yaml)")
-    add.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     cmp = sub.add_parser(
-        "compare", help="rebuild two commits the same way and report what changed (what CI posts)",
+        "compare", parents=[debug], help="rebuild two commits the same way and report what changed (what CI posts)",
         description="Rebuild commits BASE and HEAD, each in a temporary clone sharing this project's DVC cache, "
                     "with the same `dvc exp run -S` overrides, then diff their metrics and params with DVC. "
-                    "Unchanged stages come from DVC's run cache. Writes reports/compare/report.md and the head "
+                    "Both sides are rebuilt whole. Writes reports/compare/report.md and the head "
                     "side's pictures beside it; the working tree is not touched (commit what you want compared).")
     cmp.add_argument("base", help="the commit to compare against, e.g. origin/main")
     cmp.add_argument("head", nargs="?", default="HEAD", help="the commit to compare (default HEAD)")
     cmp.add_argument("-S", "--set-param", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                      help="an override for both sides, as `dvc exp run -S` takes it (repeatable), "
                           "e.g. -S train.mnist.epochs=300")
-    cmp.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sds = sub.add_parser(
-        "seeds", help="experiments that differ only in their seeds, as mean ± std of the headline metrics",
+        "seeds", parents=[debug], help="experiments that differ only in their seeds, as mean ± std of the headline metrics",
         description="Group `dvc exp show`'s experiments, commits and workspace by their params with every *.seed "
                     "param set aside, and print each group's headline metrics as mean ± std (min-max) in Markdown. "
                     "Make the runs with: dvc exp run --queue -S train.mnist.seed=1,2,3 && dvc queue start")
     sds.add_argument("--min-seeds", type=int, default=2, help="show groups of at least this many runs (default 2)")
     sds.add_argument("--out", default=None, help="also write the Markdown to this file")
-    sds.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     args = parser.parse_args(argv)
 
     def body(args):

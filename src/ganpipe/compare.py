@@ -3,9 +3,11 @@
 A report that diffs a pull request's small CI run against the base branch's committed full-size
 results sees every metric "change" and lists the small-run overrides as if the pull request made
 them. Here each side is rebuilt from its own commit, in its own temporary clone, with the same
-``dvc exp run -S ...`` overrides, on the same machine; the clones share the project's DVC cache, so
-a stage whose code, data and params did not change is restored from DVC's run cache instead of
-trained twice. Each side's results are committed in its clone and fetched as
+``dvc exp run -S ...`` overrides, on the same machine; the clones share the project's DVC cache.
+Each side is rebuilt whole: DVC saves no run-cache entry for a stage with an uncached output that
+is neither a metric nor a plot, and every ganpipe stage keeps such a file in git (a preview, the
+history, quality_details.json), so nothing is restored from one side to the other; each side
+prints which stages it ran and which it restored. Each side's results are committed in its clone and fetched as
 ``refs/ganpipe/compare/{base,head}``; DVC then diffs those two commits, so the params table shows
 only what differs between the commits and a change that touches nothing reports no metric change.
 
@@ -16,6 +18,7 @@ side's pictures go to ``reports/compare/`` (not a stage output; ignored by git).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,20 +34,21 @@ OUT_DIR = Path("reports") / "compare"
 _IDENTITY = ["-c", "user.name=ganpipe compare", "-c", "user.email=compare@ganpipe.invalid"]
 
 
-def _run(args: list[str], cwd, env=None, what: str = "") -> str:
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+def _git(args: list[str], cwd, what: str = "") -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
         lines = [line for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
-        raise GanpipeError(f"{what or ' '.join(args[:3])}: {lines[-1] if lines else f'exit status {proc.returncode}'}")
-    return proc.stdout
-
-
-def _git(args: list[str], cwd, what: str = "") -> str:
-    return _run(["git", *args], cwd, what=what or f"git {args[0]}").strip()
+        raise GanpipeError(f"{what or 'git ' + args[0]}: {lines[-1] if lines else f'exit status {proc.returncode}'}")
+    return proc.stdout.strip()
 
 
 def _dvc(args: list[str], cwd, env=None, what: str = "") -> str:
-    return _run([sys.executable, "-m", "dvc", *args], cwd, env=env, what=what or f"dvc {args[0]}")
+    from .reporting.report import run_dvc
+
+    ok, out = run_dvc(args, cwd, env=env, timeout=None)  # a rebuild takes as long as the pipeline does
+    if not ok:
+        raise GanpipeError(f"{what or 'dvc ' + args[0]}: {out}")
+    return out
 
 
 def resolve(rev: str, repo) -> str:
@@ -70,7 +74,11 @@ def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str],
     overrides = [arg for setting in settings for arg in ("-S", setting)]
     print(f"compare: rebuilding {side} ({sha[:7]}){' with ' + ' '.join(overrides) if overrides else ''}",
           file=sys.stderr, flush=True)
-    _dvc(["exp", "run", *overrides], folder, env=env, what=f"{side} ({sha[:7]}): dvc exp run")
+    out = _dvc(["exp", "run", *overrides], folder, env=env, what=f"{side} ({sha[:7]}): dvc exp run")
+    ran = re.findall(r"Running stage '([^']+)'", out)
+    restored = re.findall(r"Stage '([^']+)' is cached", out)
+    print(f"compare: {side} ran {', '.join(ran) or 'no stage'}; from DVC's run cache: {', '.join(restored) or 'none'}",
+          file=sys.stderr, flush=True)
     _git(["add", "-A"], folder)
     _git([*_IDENTITY, "commit", "--quiet", "--allow-empty", "-m",
           f"ganpipe compare: {side} {sha[:7]} rebuilt with {' '.join(overrides) or 'its own params'}"], folder)

@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import subprocess
-import sys
 from dataclasses import dataclass, field
 
 from .errors import GanpipeError
@@ -167,13 +165,13 @@ def render(groups: list[Group], *, min_seeds: int = 1) -> str:
 
 
 def exp_show_json(repo: str = ".") -> list:
-    proc = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=repo, capture_output=True,
-                          text=True)
-    if proc.returncode != 0:
-        lines = [line for line in proc.stderr.splitlines() if line.strip()]
-        raise GanpipeError(f"dvc exp show: {lines[-1] if lines else f'exit status {proc.returncode}'}")
+    from .reporting.report import run_dvc
+
+    ok, out = run_dvc(["exp", "show", "--json"], repo)
+    if not ok:
+        raise GanpipeError(f"dvc exp show: {out}")
     try:
-        return json.loads(proc.stdout)
+        return json.loads(out)
     except ValueError:
         raise GanpipeError("dvc exp show --json: output is not JSON") from None
 

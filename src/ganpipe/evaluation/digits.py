@@ -36,10 +36,12 @@ class ClosestPairs:
     threshold: np.ndarray  # that class's copy threshold (the 10% quantile of real unseen digits' distances)
 
 
-def copying(judge, images: np.ndarray, train_pixels: np.ndarray, test_dist: np.ndarray, test_labels: np.ndarray):
-    """(copying_test's verdict, distances, nearest indices, judged classes) for ``images``."""
+def copying(images: np.ndarray, probs: np.ndarray, train_pixels: np.ndarray, test_dist: np.ndarray,
+            test_labels: np.ndarray):
+    """(copying_test's verdict, distances, nearest indices, judged classes) for ``images``, whose
+    judge probabilities are ``probs``."""
     dist, nearest = metrics.nearest_distances(images, train_pixels)
-    judged_class = judge_outputs(judge, images)[1].argmax(1)
+    judged_class = probs.argmax(1)
     return metrics.copying_test(dist, judged_class, test_dist, test_labels), dist, nearest, judged_class
 
 
@@ -62,18 +64,20 @@ def evaluate_digits(judge, generated: np.ndarray, untrained: np.ndarray, train: 
     f_untrained, p_untrained = judge_outputs(judge, untrained)
     train_pixels, test_pixels = scale(train), scale(test)
     test_dist, _ = metrics.nearest_distances(test_pixels, train_pixels)
-    verdict, dist, nearest, judged_class = copying(judge, generated, train_pixels, test_dist, test_labels)
+    verdict, dist, nearest, judged_class = copying(generated, p_gen, train_pixels, test_dist, test_labels)
     result = judged(f_test, p_gen, f_gen, confidence=confidence, min_share=min_share)
     result["memorised_share"] = round(verdict["share"], 4)
     result["copying_z"] = round(verdict["z"], 3) if np.isfinite(verdict["z"]) else None  # None: no class big enough
     result["copy_thresholds"] = {str(k): round(v, 3) for k, v in verdict["thresholds"].items()}
-    result["memorised_share_class_blind"] = round(float((dist < np.median(test_dist)).mean()), 4)
+    result["memorised_share_class_blind"] = round(
+        metrics.memorisation_share(generated, train_pixels, test_pixels, generated_nearest=dist,
+                                   reference_nearest=test_dist)[0], 4)
     result["real"] = judged(f_test, p_real, f_real, confidence=confidence, min_share=min_share)
     result["real"]["memorised_share"] = round(
         metrics.copying_test(test_dist, test_labels, test_dist, test_labels)["share"], 4)
     result["untrained"] = judged(f_test, p_untrained, f_untrained, confidence=confidence, min_share=min_share)
     result["untrained"]["memorised_share"] = round(
-        copying(judge, untrained, train_pixels, test_dist, test_labels)[0]["share"], 4)
+        copying(untrained, p_untrained, train_pixels, test_dist, test_labels)[0]["share"], 4)
     limit = np.array([verdict["thresholds"][int(c)] for c in judged_class])
     closest = np.argsort(dist / limit, kind="stable")[:pairs]
     return result, ClosestPairs(closest, nearest[closest], dist[closest], judged_class[closest], limit[closest])

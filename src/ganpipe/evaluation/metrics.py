@@ -96,22 +96,27 @@ def nearest_distances(queries: np.ndarray, references: np.ndarray, *, exclude_se
     return best, where
 
 
-def memorisation_threshold(real_reference: np.ndarray, train: np.ndarray) -> float:
+def memorisation_threshold(real_reference: np.ndarray, train: np.ndarray, *,
+                           reference_nearest: np.ndarray | None = None) -> float:
     """How close a typical real image is to the training set: the median nearest-neighbour distance
-    from ``real_reference`` images (e.g. the test split) to ``train``."""
-    return float(np.median(nearest_distances(real_reference, train)[0]))
+    from ``real_reference`` images (e.g. the test split) to ``train`` (``reference_nearest``: those
+    distances, if the caller has them already)."""
+    if reference_nearest is None:
+        reference_nearest = nearest_distances(real_reference, train)[0]
+    return float(np.median(reference_nearest))
 
 
 def memorisation_share(generated: np.ndarray, train: np.ndarray, real_reference: np.ndarray, *,
-                       generated_nearest: np.ndarray | None = None) -> tuple[float, float]:
+                       generated_nearest: np.ndarray | None = None,
+                       reference_nearest: np.ndarray | None = None) -> tuple[float, float]:
     """Share of generated samples closer to their nearest training image than a typical real image is,
     whatever they show (class-blind: a generator collapsed onto thin, low-ink digits scores high
     without copying anything; :func:`copying_test` compares like with like).
 
-    Returns (share, the :func:`memorisation_threshold`). ``generated_nearest``: the generated samples'
-    distances from :func:`nearest_distances`, if the caller has them already.
+    Returns (share, the :func:`memorisation_threshold`). ``generated_nearest``, ``reference_nearest``:
+    the two sets' distances from :func:`nearest_distances`, if the caller has them already.
     """
-    threshold = memorisation_threshold(real_reference, train)
+    threshold = memorisation_threshold(real_reference, train, reference_nearest=reference_nearest)
     if generated_nearest is None:
         generated_nearest = nearest_distances(generated, train)[0]
     return float((generated_nearest < threshold).mean()), threshold

@@ -61,11 +61,12 @@ def metric_targets(reports_dir: str | os.PathLike, names, prefix: str = "reports
     return [f"{prefix}/{f}" for f in files if (reports_dir / f).is_file()]
 
 
-def run_dvc(args: list[str], cwd: str | os.PathLike = ".") -> tuple[bool, str]:
+def run_dvc(args: list[str], cwd: str | os.PathLike = ".", *, env=None, timeout: float | None = 300
+            ) -> tuple[bool, str]:
     """``dvc <args>`` in ``cwd`` -> (succeeded, stdout or the last line of stderr)."""
     try:
-        proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=300)
+        proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
     if proc.returncode != 0:
