@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..fileio import atomic_dir
-from ..progress import progress
+from ..parallel import ordered_map
 
 # scenes are drawn this many times larger and reduced with LANCZOS: smooth, anti-aliased lines
 SUPERSAMPLE = 3
@@ -274,10 +274,18 @@ def make_demo(out_dir: str | os.PathLike, count: int, seed: int) -> list[Path]:
 
     The folder is replaced as a whole (written beside it, then renamed): an interrupted run leaves
     the previous demo set untouched.
+    Scenes are drawn by worker processes (:mod:`ganpipe.parallel`): the same bytes with any number of them.
     """
     out_dir = Path(out_dir)
     names = [f"scene_{i:05d}.png" for i in range(count)]
     with atomic_dir(out_dir) as tmp:
-        for i, name in enumerate(progress(names, desc="drawing", unit="picture")):
-            save_png(draw_scene(scene_rng(seed, i)), tmp / name)
+        jobs = [(seed, i, tmp / name) for i, name in enumerate(names)]
+        for _ in ordered_map(_draw_one, jobs, desc="drawing", unit="picture"):
+            pass
     return [out_dir / name for name in names]
+
+
+def _draw_one(job: tuple[int, int, Path]) -> None:
+    """Draw scene ``index`` of ``seed`` into ``path`` (one item of :func:`make_demo`, in any process)."""
+    seed, index, path = job
+    save_png(draw_scene(scene_rng(seed, index)), path)

@@ -31,7 +31,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DataError
 from ..fileio import atomic_dir, write_array, write_json_atomic
-from ..progress import progress
+from ..parallel import ordered_map
 
 if TYPE_CHECKING:
     from ..config import PrepareAnimeConfig
@@ -199,6 +199,8 @@ def extract_faces(raw_dir: str | os.PathLike, cfg: PrepareAnimeConfig) -> tuple[
     ``duplicate_of``), its ``crop`` box (left, top, right, bottom) and, when detected, the
     detector's box ``detected`` (x, y, width, height) and ``likelihood``.
     Raises DataError naming ``raw_dir`` if the folder is missing or gives no face at all.
+    Pictures are read and searched by worker processes (:mod:`ganpipe.parallel`): the result is the
+    same with any number of them.
     """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
@@ -208,25 +210,21 @@ def extract_faces(raw_dir: str | os.PathLike, cfg: PrepareAnimeConfig) -> tuple[
     pictures = []
     counts = dict.fromkeys(("pictures", "pictures_with_faces", "pictures_without_faces", "pictures_skipped",
                             "faces", "duplicates_dropped"), 0)
-    for rel in progress(list_pictures(raw_dir), desc="finding faces" if cfg.detect else "cropping", unit="picture"):
+    rels = list_pictures(raw_dir)
+    jobs = [(raw_dir / rel, cfg) for rel in rels]
+    found_in = ordered_map(_faces_in_picture, jobs, desc="finding faces" if cfg.detect else "cropping", unit="picture")
+    for rel, result in zip(rels, found_in):
         counts["pictures"] += 1
         entry: dict = {"path": rel.as_posix()}
         pictures.append(entry)
-        try:
-            img = load_picture(raw_dir / rel, min_side=cfg.min_face_size)
-        except PictureError as exc:
-            entry["skipped"] = exc.reason
+        if "skipped" in result:
+            entry["skipped"] = result["skipped"]
             counts["pictures_skipped"] += 1
             continue
-        entry["size"] = [img.width, img.height]
-        if cfg.detect:
-            found = detect_faces(img, threshold=cfg.threshold, min_face_size=cfg.min_face_size)
-        else:
-            found = [(None, None)]
+        entry["size"] = result["size"]
+        found = result["faces"]
         entry["faces"] = []
-        for detected, likelihood in found:
-            box = centre_box(img.size) if detected is None else square_box(detected, cfg.margin, img.size)
-            crop = crop_face(img, box, cfg.image_size)
+        for detected, likelihood, box, crop in found:
             face: dict = {"crop": list(box)}
             if detected is not None:
                 face["detected"], face["likelihood"] = list(detected), round(likelihood, 4)
@@ -260,6 +258,25 @@ def extract_faces(raw_dir: str | os.PathLike, cfg: PrepareAnimeConfig) -> tuple[
         "pictures": pictures,
     }
     return np.stack(faces), manifest
+
+
+def _faces_in_picture(job: tuple[Path, PrepareAnimeConfig]) -> dict:
+    """One picture's part of :func:`extract_faces` (in any process): ``{"skipped": reason}``, or its
+    ``size`` and ``faces``, a list of (detected box or None, likelihood or None, crop box, crop)."""
+    path, cfg = job
+    try:
+        img = load_picture(path, min_side=cfg.min_face_size)
+    except PictureError as exc:
+        return {"skipped": exc.reason}
+    if cfg.detect:
+        found = detect_faces(img, threshold=cfg.threshold, min_face_size=cfg.min_face_size)
+    else:
+        found = [(None, None)]
+    faces = []
+    for detected, likelihood in found:
+        box = centre_box(img.size) if detected is None else square_box(detected, cfg.margin, img.size)
+        faces.append((detected, likelihood, box, crop_face(img, box, cfg.image_size)))
+    return {"size": [img.width, img.height], "faces": faces}
 
 
 # ---- faces.bin -----------------------------------------------------------------------------------
