@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import GanpipeError
@@ -60,9 +61,10 @@ def resolve(rev: str, repo) -> str:
     return proc.stdout.strip()
 
 
-def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str], workdir: Path) -> Path:
+def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str], workdir: Path) -> tuple[Path, float]:
     """Clone ``repo`` at ``sha`` into ``workdir/side``, run ``dvc exp run -S settings`` there with its own
-    ``src`` on the import path, commit the results and fetch them as ``refs/ganpipe/compare/<side>``."""
+    ``src`` on the import path, commit the results and fetch them as ``refs/ganpipe/compare/<side>``.
+    Returns the clone and the seconds ``dvc exp run`` took."""
     folder = workdir / side
     _git(["clone", "--quiet", "--shared", "--no-checkout", str(repo), str(folder)], workdir)
     _git(["checkout", "--quiet", "--detach", sha], folder)
@@ -74,16 +76,19 @@ def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str],
     overrides = [arg for setting in settings for arg in ("-S", setting)]
     print(f"compare: rebuilding {side} ({sha[:7]}){' with ' + ' '.join(overrides) if overrides else ''}",
           file=sys.stderr, flush=True)
+    started = time.perf_counter()
     out = _dvc(["exp", "run", *overrides], folder, env=env, what=f"{side} ({sha[:7]}): dvc exp run")
+    seconds = time.perf_counter() - started
     ran = re.findall(r"Running stage '([^']+)'", out)
     restored = re.findall(r"Stage '([^']+)' is cached", out)
-    print(f"compare: {side} ran {', '.join(ran) or 'no stage'}; from DVC's run cache: {', '.join(restored) or 'none'}",
+    print(f"compare: {side} ran {', '.join(ran) or 'no stage'} in {seconds:.0f} s; "
+          f"from DVC's run cache: {', '.join(restored) or 'none'}",
           file=sys.stderr, flush=True)
     _git(["add", "-A"], folder)
     _git([*_IDENTITY, "commit", "--quiet", "--allow-empty", "-m",
           f"ganpipe compare: {side} {sha[:7]} rebuilt with {' '.join(overrides) or 'its own params'}"], folder)
     _git(["fetch", "--quiet", str(folder), f"+HEAD:{REF_PREFIX}{side}"], repo)
-    return folder
+    return folder, seconds
 
 
 def compare(base: str, head: str = "HEAD", *, settings=(), repo=".", out_dir=None) -> Path:
@@ -96,15 +101,16 @@ def compare(base: str, head: str = "HEAD", *, settings=(), repo=".", out_dir=Non
     shas = {"base": resolve(base, repo), "head": resolve(head, repo)}
     cache = _dvc(["cache", "dir"], repo).strip()
     with tempfile.TemporaryDirectory(prefix="ganpipe-compare-") as tmp:
-        folders = {side: rebuild(sha, side, repo=repo, cache=cache, settings=list(settings), workdir=Path(tmp))
-                   for side, sha in shas.items()}
+        built = {side: rebuild(sha, side, repo=repo, cache=cache, settings=list(settings), workdir=Path(tmp))
+                 for side, sha in shas.items()}
+        folders = {side: folder for side, (folder, _) in built.items()}
         # the head side's reports (pictures, quality files) move next to the report that links them
         shutil.rmtree(out_dir, ignore_errors=True)
         shutil.copytree(folders["head"] / "reports", out_dir / "head", ignore=shutil.ignore_patterns("compare"))
         names = experiment_names(folders["head"] / "params.yaml")
     overrides = " ".join(f"-S {s}" for s in settings)
     how = (f"both rebuilt from their own commits with `dvc exp run{' ' + overrides if overrides else ''}` "
-           "on this machine")
+           f"on this machine (one after the other: base {built['base'][1]:.0f} s, head {built['head'][1]:.0f} s)")
     text = build_report(base=REF_PREFIX + "base", head=REF_PREFIX + "head", reports_dir=out_dir / "head",
                         names=names, out_dir=out_dir, repo_dir=repo,
                         labels={"base": f"{base} ({shas['base'][:7]})", "head": f"{head} ({shas['head'][:7]})",

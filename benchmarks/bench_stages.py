@@ -1,0 +1,88 @@
+"""Stage wall times, before and after, side by side: this checkout against another one.
+
+    git worktree add /tmp/before <commit>
+    python benchmarks/bench_stages.py --before /tmp/before [--repeats 3] [--stages train@mnist train@anime]
+
+Each stage runs as its own command (``python -m ganpipe.stages.<stage> ...``), with each checkout's
+``src`` on the import path and its own params.yaml, on this checkout's prepared inputs (data/,
+models/judge, models/face_features: ``dvc repro`` first), writing into a temporary folder. The two
+checkouts alternate, ``--repeats`` times, so both see the same machine; this host's run-to-run noise
+exceeds 20%, hence the repeats and medians. The seconds are the whole process, start-up included,
+as ``dvc repro`` pays them. Ends with the CPU (``lscpu``'s model name and its AVX-512/BF16 flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = ("make_anime_demo", "prepare_anime", "train@mnist", "train@anime", "train@gauss1d")
+DATA = {"mnist": "data/mnist", "anime": "data/anime", "gauss1d": "data/gauss1d"}
+
+
+def command(stage: str, checkout: Path, out: Path) -> list[str]:
+    """The stage's command for ``checkout``, reading this checkout's inputs and writing under ``out``."""
+    py = [sys.executable, "-m", f"ganpipe.stages.{stage.split('@')[0]}", "--params", str(checkout / "params.yaml")]
+    if stage == "make_anime_demo":
+        return py + ["--out", str(out / "demo")]
+    if stage == "prepare_anime":
+        return py + ["--out", str(out / "anime"), "--preview", str(out / "preview.png"),
+                     "--metrics", str(out / "faces.json")]
+    run = stage.split("@")[1]
+    cmd = py + [run, "--data", str(REPO / DATA[run]), "--models", str(out / "models"),
+                "--reports", str(out / "reports"), "--checkpoints", str(out / "checkpoints")]
+    if "--features" in (checkout / "src/ganpipe/stages/train.py").read_text():  # scored snapshots need the scorers
+        cmd += ["--judge", str(REPO / "models/judge"), "--features", str(REPO / "models/face_features")]
+    return cmd
+
+
+def run_once(stage: str, checkout: Path) -> float:
+    env = dict(os.environ, PYTHONPATH=str(checkout / "src"), TQDM_DISABLE="1")
+    with tempfile.TemporaryDirectory(prefix="bench-stage-") as tmp:
+        started = time.perf_counter()
+        proc = subprocess.run(command(stage, checkout, Path(tmp)), cwd=REPO, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+    if proc.returncode:
+        raise SystemExit(f"{stage} in {checkout} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return seconds
+
+
+def cpu() -> str:
+    text = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("Flags")), [])
+    family = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("CPU family")), "?")
+    extras = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in flags] or ["no AVX-512"]
+    return f"{model}, family {family}, {os.cpu_count()} CPUs, {' '.join(extras)}"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--before", type=Path, required=True, help="the other checkout (a git worktree of an earlier commit)")
+    p.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args(argv)
+    checkouts = {"before": args.before.resolve(), "after": REPO}
+    for stage in args.stages:
+        times = {side: [] for side in checkouts}
+        for _ in range(args.repeats):
+            for side, checkout in checkouts.items():
+                times[side].append(run_once(stage, checkout))
+                print(f"  {stage} {side}: {times[side][-1]:.1f} s", file=sys.stderr, flush=True)
+        medians = {side: statistics.median(values) for side, values in times.items()}
+        print(f"{stage:16s} before {medians['before']:6.1f} s ({', '.join(f'{t:.0f}' for t in times['before'])})  "
+              f"after {medians['after']:6.1f} s ({', '.join(f'{t:.0f}' for t in times['after'])})  "
+              f"after/before {medians['after'] / medians['before']:.2f}", flush=True)
+    print(f"CPU: {cpu()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
