@@ -44,9 +44,11 @@ def test_compare_step_reports_only_what_the_commit_changed(tmp_path):
     assert "rebuilding base" in out and "rebuilding head" in out, out
     for side in ("base", "head"):  # each side rebuilt whole (DVC run-caches no stage with uncached outputs)
         assert re.search(rf"compare: {side} ran prepare_mnist, train@{RUN}, plots@{RUN} in \d+ s; "
-                         r"from DVC's run cache: none", out), out
-    assert re.search(r"\*\*HEAD \(\w{7}\)\*\* compared with \*\*main \(\w{7}\)\*\*, both rebuilt", report), report
-    assert re.search(r"on this machine \(one after the other: base \d+ s, head \d+ s\)", report), report
+                         r"unchanged \(kept from the DVC cache\): none; from DVC's run cache: none", out), out
+    assert re.search(r"\*\*HEAD \(\w{7}\)\*\* compared with \*\*main \(\w{7}\)\*\*, each run from its own commit",
+                     report), report
+    assert re.search(r"one after the other \(base: 3 stages run in \d+ s, 0 unchanged; head: 3 stages run in \d+ s, "
+                     r"0 unchanged;", report), report
     assert f"-S train.{RUN}.epochs=8 -S train.{RUN}.batch_size=8" in report
     assert section(report, "Metrics that changed") == "No metric changed.", report
     assert section(report, "Params that changed") == "No parameter changed.", report

@@ -178,7 +178,7 @@ def main(argv=None) -> int:
         "compare", parents=[debug], help="rebuild two commits the same way and report what changed (what CI posts)",
         description="Rebuild commits BASE and HEAD, each in a temporary clone sharing this project's DVC cache, "
                     "with the same `dvc exp run -S` overrides, then diff their metrics and params with DVC. "
-                    "Both sides are rebuilt whole. Writes reports/compare/report.md and the head "
+                    "On each side, stages whose dvc.lock entry still matches keep their cached outputs; the rest run. Writes reports/compare/report.md and the head "
                     "side's pictures beside it; the working tree is not touched (commit what you want compared).")
     cmp.add_argument("base", help="the commit to compare against, e.g. origin/main")
     cmp.add_argument("head", nargs="?", default="HEAD", help="the commit to compare (default HEAD)")

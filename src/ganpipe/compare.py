@@ -4,10 +4,12 @@ A report that diffs a pull request's small CI run against the base branch's comm
 results sees every metric "change" and lists the small-run overrides as if the pull request made
 them. Here each side is rebuilt from its own commit, in its own temporary clone, with the same
 ``dvc exp run -S ...`` overrides, on the same machine; the clones share the project's DVC cache.
-Each side is rebuilt whole: DVC saves no run-cache entry for a stage with an uncached output that
-is neither a metric nor a plot, and every ganpipe stage keeps such a file in git (a preview, the
-history, quality_details.json), so nothing is restored from one side to the other; each side
-prints which stages it ran and which it restored. Each side's results are committed in its clone and fetched as
+Within a side, a stage whose dvc.lock entry still matches (same code, params and inputs) keeps its
+outputs from the DVC cache and does not run; every other stage runs. DVC saves no run-cache entry
+for a stage with an uncached output that is neither a metric nor a plot, and every ganpipe stage
+keeps such a file in git (a preview, the history, quality_details.json), so no stage's results
+pass from one side to the other. Each side prints which stages it ran, in how many seconds, and
+which it kept, and the report's first line says so. Each side's results are committed in its clone and fetched as
 ``refs/ganpipe/compare/{base,head}``; DVC then diffs those two commits, so the params table shows
 only what differs between the commits and a change that touches nothing reports no metric change.
 
@@ -17,6 +19,7 @@ side's pictures go to ``reports/compare/`` (not a stage output; ignored by git).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -61,10 +64,22 @@ def resolve(rev: str, repo) -> str:
     return proc.stdout.strip()
 
 
-def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str], workdir: Path) -> tuple[Path, float]:
+@dataclasses.dataclass(frozen=True)
+class Rebuilt:
+    """What ``dvc exp run`` did on one side: stages run, stages kept from the cache, seconds."""
+
+    ran: int
+    kept: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.ran} stage{'s' * (self.ran != 1)} run in {self.seconds:.0f} s, {self.kept} unchanged"
+
+
+def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str], workdir: Path) -> tuple[Path, Rebuilt]:
     """Clone ``repo`` at ``sha`` into ``workdir/side``, run ``dvc exp run -S settings`` there with its own
     ``src`` on the import path, commit the results and fetch them as ``refs/ganpipe/compare/<side>``.
-    Returns the clone and the seconds ``dvc exp run`` took."""
+    Returns the clone and what ``dvc exp run`` did there."""
     folder = workdir / side
     _git(["clone", "--quiet", "--shared", "--no-checkout", str(repo), str(folder)], workdir)
     _git(["checkout", "--quiet", "--detach", sha], folder)
@@ -80,15 +95,17 @@ def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str],
     out = _dvc(["exp", "run", *overrides], folder, env=env, what=f"{side} ({sha[:7]}): dvc exp run")
     seconds = time.perf_counter() - started
     ran = re.findall(r"Running stage '([^']+)'", out)
+    kept = re.findall(r"Stage '([^']+)' didn't change", out)
     restored = re.findall(r"Stage '([^']+)' is cached", out)
     print(f"compare: {side} ran {', '.join(ran) or 'no stage'} in {seconds:.0f} s; "
+          f"unchanged (kept from the DVC cache): {', '.join(kept) or 'none'}; "
           f"from DVC's run cache: {', '.join(restored) or 'none'}",
           file=sys.stderr, flush=True)
     _git(["add", "-A"], folder)
     _git([*_IDENTITY, "commit", "--quiet", "--allow-empty", "-m",
           f"ganpipe compare: {side} {sha[:7]} rebuilt with {' '.join(overrides) or 'its own params'}"], folder)
     _git(["fetch", "--quiet", str(folder), f"+HEAD:{REF_PREFIX}{side}"], repo)
-    return folder, seconds
+    return folder, Rebuilt(ran=len(ran), kept=len(kept) + len(restored), seconds=seconds)
 
 
 def compare(base: str, head: str = "HEAD", *, settings=(), repo=".", out_dir=None) -> Path:
@@ -109,8 +126,9 @@ def compare(base: str, head: str = "HEAD", *, settings=(), repo=".", out_dir=Non
         shutil.copytree(folders["head"] / "reports", out_dir / "head", ignore=shutil.ignore_patterns("compare"))
         names = experiment_names(folders["head"] / "params.yaml")
     overrides = " ".join(f"-S {s}" for s in settings)
-    how = (f"both rebuilt from their own commits with `dvc exp run{' ' + overrides if overrides else ''}` "
-           f"on this machine (one after the other: base {built['base'][1]:.0f} s, head {built['head'][1]:.0f} s)")
+    how = (f"each run from its own commit with `dvc exp run{' ' + overrides if overrides else ''}` on this "
+           f"machine, one after the other (base: {built['base'][1]}; head: {built['head'][1]}; a stage "
+           "whose dvc.lock entry still matched kept its outputs from the DVC cache)")
     text = build_report(base=REF_PREFIX + "base", head=REF_PREFIX + "head", reports_dir=out_dir / "head",
                         names=names, out_dir=out_dir, repo_dir=repo,
                         labels={"base": f"{base} ({shas['base'][:7]})", "head": f"{head} ({shas['head'][:7]})",
