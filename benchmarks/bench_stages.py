@@ -8,7 +8,7 @@ Each stage runs as its own command (``python -m ganpipe.stages.<stage> ...``), w
 models/judge, models/face_features: ``dvc repro`` first), writing into a temporary folder. The two
 checkouts alternate, ``--repeats`` times, so both see the same machine; this host's run-to-run noise
 exceeds 20%, hence the repeats and medians. The seconds are the whole process, start-up included,
-as ``dvc repro`` pays them. Ends with the CPU (``lscpu``'s model name and its AVX-512/BF16 flags).
+as ``dvc repro`` pays them. Ends with the CPU (model, AVX-512/BF16 or AVX2 only).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import cpu_line
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("make_anime_demo", "prepare_anime", "train@mnist", "train@anime", "train@gauss1d")
@@ -54,15 +56,6 @@ def run_once(stage: str, checkout: Path) -> float:
     return seconds
 
 
-def cpu() -> str:
-    text = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("Flags")), [])
-    family = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("CPU family")), "?")
-    extras = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in flags] or ["no AVX-512"]
-    return f"{model}, family {family}, {os.cpu_count()} CPUs, {' '.join(extras)}"
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--before", type=Path, required=True, help="the other checkout (a git worktree of an earlier commit)")
@@ -80,7 +73,7 @@ def main(argv=None) -> int:
         print(f"{stage:16s} before {medians['before']:6.1f} s ({', '.join(f'{t:.0f}' for t in times['before'])})  "
               f"after {medians['after']:6.1f} s ({', '.join(f'{t:.0f}' for t in times['after'])})  "
               f"after/before {medians['after'] / medians['before']:.2f}", flush=True)
-    print(f"CPU: {cpu()}")
+    print(f"CPU: {cpu_line()}")
     return 0
 
 

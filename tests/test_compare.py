@@ -6,6 +6,8 @@ import re
 import pytest
 import yaml
 
+from ganpipe import compare
+
 from .conftest import REPO, dvc_project, one_run_pipeline, sh, shrunk_params
 
 RUN = "mnist"
@@ -86,3 +88,16 @@ def test_an_unknown_revision_is_one_line_naming_it(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["ganpipe: error: origin/nosuch: not a commit here"], proc.stderr
+
+
+def test_stage_outcomes_read_dvcs_own_lines():
+    """DVC 3's lines, as `dvc exp run` printed them here (ran, unchanged, restored from the run cache)."""
+    out = ("Reproducing experiment 'toned-lamb'\n"
+           "Stage 'prepare_mnist' didn't change, skipping\n"
+           "Stage 'judge' is cached - skipping run, checking out outputs\n"
+           "Running stage 'train@mnist':\n> python -m ganpipe.stages.train mnist --data data/mnist\n"
+           "Updating lock file 'dvc.lock'\n"
+           "Running stage 'plots@mnist':\n"
+           "Stage 'report' didn't change, skipping\n")
+    assert compare.stage_outcomes(out) == (["train@mnist", "plots@mnist"], ["prepare_mnist", "report"], ["judge"])
+    assert compare.stage_outcomes("") == ([], [], [])

@@ -23,6 +23,8 @@ def test_worker_count_follows_cpus_threads_and_work():
     assert parallel.worker_count(64, environ={"GANPIPE_THREADS": "3"}, min_items=32) == 2
     assert parallel.worker_count(10**6, environ={}) == parallel.available_cpus()
     assert parallel.worker_count(0, environ={}) == 1
+    with pytest.raises(ValueError, match="GANPIPE_THREADS='two'"):  # the same rule as the thread pools'
+        parallel.worker_count(1000, environ={"GANPIPE_THREADS": "two"})
 
 
 def test_ordered_map_keeps_order_with_workers():

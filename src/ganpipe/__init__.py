@@ -15,6 +15,16 @@ THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
                     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def threads_setting(environ=os.environ) -> int | None:
+    """``GANPIPE_THREADS`` as a whole number >= 1, or None if unset; ValueError naming it otherwise."""
+    value = environ.get("GANPIPE_THREADS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"GANPIPE_THREADS={value!r}: expected a whole number of threads, at least 1")
+    return int(value)
+
+
 def limit_threads(environ=os.environ) -> int | None:
     """Apply ``GANPIPE_THREADS`` (a whole number >= 1) to :data:`THREAD_VARIABLES`; return it, or None if unset.
 
@@ -22,14 +32,11 @@ def limit_threads(environ=os.environ) -> int | None:
     (``TF_FORCE_GPU_ALLOW_GROWTH``, unless already set), so jobs can share a GPU; no effect without one.
     """
     environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    value = environ.get("GANPIPE_THREADS", "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"GANPIPE_THREADS={value!r}: expected a whole number of threads, at least 1")
-    for name in THREAD_VARIABLES:
-        environ[name] = str(int(value))
-    return int(value)
+    threads = threads_setting(environ)
+    if threads is not None:
+        for name in THREAD_VARIABLES:
+            environ[name] = str(threads)
+    return threads
 
 
 limit_threads()

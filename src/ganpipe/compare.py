@@ -76,6 +76,14 @@ class Rebuilt:
         return f"{self.ran} stage{'s' * (self.ran != 1)} run in {self.seconds:.0f} s, {self.kept} unchanged"
 
 
+def stage_outcomes(dvc_output: str) -> tuple[list[str], list[str], list[str]]:
+    """The stages a ``dvc repro``/``dvc exp run`` output says it ran, kept because they did not change,
+    and restored from DVC's run cache, each in the order DVC printed them."""
+    return (re.findall(r"^Running stage '([^']+)'", dvc_output, re.M),
+            re.findall(r"^Stage '([^']+)' didn't change", dvc_output, re.M),
+            re.findall(r"^Stage '([^']+)' is cached", dvc_output, re.M))
+
+
 def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str], workdir: Path) -> tuple[Path, Rebuilt]:
     """Clone ``repo`` at ``sha`` into ``workdir/side``, run ``dvc exp run -S settings`` there with its own
     ``src`` on the import path, commit the results and fetch them as ``refs/ganpipe/compare/<side>``.
@@ -94,9 +102,7 @@ def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str],
     started = time.perf_counter()
     out = _dvc(["exp", "run", *overrides], folder, env=env, what=f"{side} ({sha[:7]}): dvc exp run")
     seconds = time.perf_counter() - started
-    ran = re.findall(r"Running stage '([^']+)'", out)
-    kept = re.findall(r"Stage '([^']+)' didn't change", out)
-    restored = re.findall(r"Stage '([^']+)' is cached", out)
+    ran, kept, restored = stage_outcomes(out)
     print(f"compare: {side} ran {', '.join(ran) or 'no stage'} in {seconds:.0f} s; "
           f"unchanged (kept from the DVC cache): {', '.join(kept) or 'none'}; "
           f"from DVC's run cache: {', '.join(restored) or 'none'}",

@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterable, Iterator, TypeVar
 
+from . import threads_setting
 from .errors import GanpipeError
 from .progress import progress
 
@@ -45,8 +46,7 @@ def available_cpus() -> int:
 
 def worker_count(n_items: int, *, environ=os.environ, min_items: int = MIN_ITEMS_PER_WORKER) -> int:
     """Workers for ``n_items`` items: the CPUs (or ``GANPIPE_THREADS``), at most one per ``min_items`` items."""
-    value = environ.get("GANPIPE_THREADS", "").strip()
-    cpus = int(value) if value.isdigit() and int(value) >= 1 else available_cpus()
+    cpus = threads_setting(environ) or available_cpus()
     return max(1, min(cpus, n_items // max(1, min_items)))
 
 
