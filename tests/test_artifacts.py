@@ -30,7 +30,7 @@ def test_artifacts_get_fetches_a_generator_that_ganpipe_generate_samples(tmp_pat
     dvc = DVC
     # the real pipeline cut to the data and the training of one run (no scorers: eval_interval 0)
     params = shrunk_params(RUN, eval_interval=0, xla=False)
-    params["runs"] = {RUN: "data/mnist"}
+    params["runs"] = {RUN: params["runs"][RUN]}
     env = dvc_project(repo, params, one_run_pipeline(RUN))
     sh(dvc + ["remote", "add", "-d", "storage", str(storage)], repo, env)
     sh(["git", "commit", "-qam", "remote"], repo, env)

@@ -30,7 +30,7 @@ def table_rows(markdown: str) -> list[str]:
 def test_compare_step_reports_only_what_the_commit_changed(tmp_path):
     root = tmp_path / "proj"
     params = shrunk_params(RUN, xla=False)
-    params["runs"] = {RUN: "data/mnist"}
+    params["runs"] = {RUN: params["runs"][RUN]}
     pipeline = one_run_pipeline(RUN)
     pipeline["stages"]["plots"] = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["plots"]
     env = dvc_project(root, params, pipeline)  # the base is not built: CI's checkout has no outputs

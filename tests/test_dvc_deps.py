@@ -184,6 +184,43 @@ def test_code_dependencies_match_the_imports(stages):
     assert not report, "dvc.yaml's src/ dependencies do not match the imports:\n" + "\n".join(report)
 
 
+def test_each_train_stage_depends_on_its_data_and_its_own_scorer_only(stages):
+    """runs.<name> names the run's data and the scorer of that data (experiments.SCORERS); train@<name>
+    depends on those two and no other data or model, and its command names no other scorer."""
+    from ganpipe.experiments import SCORERS
+
+    for file in ("params.yaml", "experiments.yaml"):
+        for run, entry in yaml.safe_load((REPO / file).read_text())["runs"].items():
+            assert entry == {"data": entry["data"], "scorer": SCORERS[entry["data"]]}, (file, run, entry)
+    for run, entry in yaml.safe_load((REPO / "params.yaml").read_text())["runs"].items():
+        cmd, deps = stages[f"train@{run}"]
+        assert sorted(d for d in deps if not d.startswith("src/")) == sorted(entry.values()), (run, deps)
+        others = set(SCORERS.values()) - {entry["scorer"]}
+        assert not [word for word in cmd.split() if word in others], (run, cmd)
+
+
+def downstream_of(stage: str) -> set[str]:
+    """The stages that a change of ``stage``'s outputs can rerun: those that depend on it, transitively."""
+    import networkx as nx
+    from dvc.repo import Repo
+
+    with Repo(str(REPO)) as repo:
+        graph = repo.index.graph  # an edge from each stage to a stage whose output it depends on
+        node = next(s for s in graph.nodes if s.addressing == stage)
+        return {s.addressing for s in nx.ancestors(graph, node)}
+
+
+@pytest.mark.parametrize("scorer, reached", [
+    ("judge", {"train@mnist", "evaluate@mnist", "plots@mnist", "report"}),
+    ("face_features", {"train@anime", "evaluate_faces@anime", "plots@anime", "report"}),
+    ("prepare_gauss1d", {"train@gauss1d", "evaluate_gauss1d@gauss1d", "plots@gauss1d", "report"}),
+])
+def test_a_scorer_reaches_only_the_runs_it_scores(scorer, reached):
+    """`dvc exp run -S judge.epochs=...` can rerun only what depends on the judge: no other kind's training
+    (tests/test_pipeline.py runs it); the 1-D run's scorer, its data's manifest, links it to prepare_gauss1d."""
+    assert downstream_of(scorer) == reached
+
+
 # ---- the checker itself, on small made-up packages: it must find what it promises ----
 
 def test_direct_imports_reads_relative_local_and_registry_imports(tmp_path, monkeypatch):

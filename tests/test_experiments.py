@@ -135,7 +135,7 @@ def test_add_run_copies_a_catalogue_experiment_into_params_yaml(tmp_path, capsys
     assert "train.dense_burnin: copied" in capsys.readouterr().out
     before, after = yaml.safe_load((REPO / "params.yaml").read_text()), yaml.safe_load(params.read_text())
     assert after["train"]["dense_burnin"] == yaml.safe_load((REPO / "experiments.yaml").read_text())["train"]["dense_burnin"]
-    assert after["runs"] == {**before["runs"], "dense_burnin": "data/mnist"}
+    assert after["runs"] == {**before["runs"], "dense_burnin": {"data": "data/mnist", "scorer": "models/judge"}}
     assert after["evaluate"]["runs"] == before["evaluate"]["runs"] + ["dense_burnin"]
     after["train"].pop("dense_burnin"), after["runs"].pop("dense_burnin"), after["evaluate"]["runs"].pop()
     assert after == before

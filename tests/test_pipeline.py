@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from .conftest import DVC, REPO, dvc_project
+from .conftest import DVC, REPO, dvc_project, shrunk_params
 
 
 def sh(args, cwd, env, timeout=600):
@@ -105,6 +105,31 @@ def test_repro_noop_forced_rerun_and_experiment(project):
         assert needle in report, needle
     for link in re.findall(r"\]\(([^)]+)\)", report):
         assert (root / "reports" / link).is_file(), link
+
+
+@pytest.mark.slow  # a cut DAG, built once and rebuilt in part: about 2 minutes on 2 CPU cores
+def test_a_judge_change_retrains_only_the_digit_run(tmp_path):
+    """`dvc exp run -S judge.epochs=...` reruns the judge and what it scores, not the 1-D run beside it.
+
+    The real dvc.yaml cut to the digit and 1-D stages (the face and report stages: test_dvc_deps.py
+    shows from DVC's graph that the judge does not reach them).
+    """
+    root = tmp_path / "proj"
+    pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    keep = ("prepare_mnist", "prepare_gauss1d", "judge", "train", "evaluate")
+    pipeline["stages"] = {name: stage for name, stage in pipeline["stages"].items() if name in keep}
+    pipeline.pop("metrics", None), pipeline.pop("artifacts", None)
+    params = shrunk_params("mnist", xla=False)
+    shrunk_params("gauss1d", base=params, xla=False)
+    params["runs"] = {name: params["runs"][name] for name in ("mnist", "gauss1d")}
+    params["prepare_gauss1d"]["count"] = 2000
+    params["judge"]["epochs"] = 1
+    params["evaluate"]["samples"] = 200
+    env = dvc_project(root, params, pipeline, repro=True)
+
+    exp = sh(DVC + ["exp", "run", "-S", "judge.epochs=2"], root, env)
+    ran = sorted(line.split("'")[1] for line in exp.splitlines() if line.startswith("Running stage"))
+    assert ran == ["evaluate@mnist", "judge", "train@mnist"], exp
 
 
 WORKFLOW = REPO / ".github" / "workflows" / "report.yml"

@@ -46,7 +46,8 @@ def test_every_run_declares_its_plots(tmp_path):
     from dvc.repo import Repo
 
     params = real_params()
-    params["runs"]["dense_small"] = "data/mnist"  # what `dvc exp run -S '+runs.dense_small=data/mnist'` sets
+    # what `dvc exp run -S '+runs.dense_small={data: data/mnist, scorer: models/judge}'` sets
+    params["runs"]["dense_small"] = {"data": "data/mnist", "scorer": "models/judge"}
     make_project(tmp_path / "proj", params)
     with Repo(str(tmp_path / "proj")) as repo:
         declared = {(out.stage.name, out.def_path): out.plot for out in repo.index.plots}
@@ -147,14 +148,12 @@ def test_plots_draw_offline_in_a_browser(tmp_path):
     # curves every 2 steps, the 1-D quality curve (KS distance, live and EMA), fixed and fresh grids
     params = shrunk_params("gauss1d", epochs=6, batch_size=8, fresh_sample_interval=3, eval_interval=2,
                            eval_samples=200, ema_half_life=16)
-    params["runs"] = {"gauss1d": "data/gauss1d"}
+    params["runs"] = {"gauss1d": params["runs"]["gauss1d"]}
     params["prepare_gauss1d"]["count"] = 2000
     params["evaluate_gauss1d"]["samples"] = 200
     root = tmp_path / "proj"
     env, dvc = make_project(root, params)
-    # the 1-D run's own stages only: train@<run> also lists the digit and face scorers as dependencies
-    (root / "models" / "judge").mkdir(parents=True)
-    (root / "models" / "face_features").mkdir(parents=True)
+    # the 1-D run's own stages only: its scorer is the target in data/gauss1d's manifest
     sh(dvc + ["repro", "--single-item", "prepare_gauss1d", "train@gauss1d", "plots@gauss1d",
               "evaluate_gauss1d@gauss1d"], root, env)
     quality = sorted(p.name for p in (root / "reports/gauss1d/plots/metrics/quality").glob("*.tsv"))

@@ -21,7 +21,7 @@ def project(root):
     """The real pipeline cut to prepare_mnist and one run's training (no scorers: eval_interval 0), committed
     after a first `dvc repro`, so that experiments rerun the training only."""
     params = shrunk_params(RUN, eval_interval=0, xla=False)
-    params["runs"] = {RUN: "data/mnist"}
+    params["runs"] = {RUN: params["runs"][RUN]}
     return dvc_project(root, params, one_run_pipeline(RUN), repro=True), DVC
 
 

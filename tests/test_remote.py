@@ -51,14 +51,14 @@ def tiny_pipeline() -> dict:
     assert not missing, f"dvc.yaml has no stage {missing}: update STAGES in this test"
     pipeline["stages"] = {name: stage for name, stage in pipeline["stages"].items() if name in STAGES}
     train = pipeline["stages"]["train"]["do"]  # no scorer stages here: the tiny run scores no snapshots
-    train["deps"] = [d for d in train["deps"] if d not in ("models/judge", "models/face_features")]
+    train["deps"] = [d for d in train["deps"] if d != "${item.scorer}"]
     return pipeline
 
 
 def tiny_params() -> dict:
     """The real params.yaml, cut to the mnist experiment at a few steps, reading the dvc-added anime folder."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["runs"] = {"mnist": "data/mnist"}
+    params["runs"] = {"mnist": params["runs"]["mnist"]}
     params["prepare_anime"]["raw_dir"] = RAW_ANIME
     params["train"]["mnist"].update(epochs=5, batch_size=4, history_interval=2, sample_interval=3,
                                     fresh_sample_interval=0, checkpoint_interval=0, steps_per_execution=1,

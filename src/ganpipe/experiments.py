@@ -2,8 +2,9 @@
 
 `dvc exp show` makes a column of every key in params.yaml, so the sections of experiments that
 `dvc repro` does not train (dense_small, dense_burnin, ...) wait in experiments.yaml, laid out like
-params.yaml (``runs.<name>``: its data folder, ``train.<name>``: its settings). :func:`add_run`
-(``ganpipe add-run NAME``) copies one into params.yaml, where DVC tracks it like any other run.
+params.yaml (``runs.<name>``: its data folder and its scorer, ``train.<name>``: its settings).
+:func:`add_run` (``ganpipe add-run NAME``) copies one into params.yaml, where DVC tracks it like any
+other run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ CATALOGUE = "experiments.yaml"
 
 # the params.yaml list of runs that each evaluate stage scores, by the data folder it reads (dvc.yaml)
 EVALUATION_LISTS = {"data/mnist": "evaluate", "data/anime": "evaluate_faces", "data/gauss1d": "evaluate_gauss1d"}
+# what the snapshots of a run on each data folder are scored with, the train stage's one input besides
+# its data (dvc.yaml: train's deps): the judge stage's model, the face_features stage's model, and for
+# 1-D values the target's mean and variance in the data's manifest
+SCORERS = {"data/mnist": "models/judge", "data/anime": "models/face_features",
+           "data/gauss1d": "data/gauss1d/manifest.json"}
 
 
 def _yaml():
@@ -65,15 +71,28 @@ def _append(mapping, key, value) -> None:
         mapping.ca.items[key] = [None, None, CommentToken("\n" + below, CommentMark(0), None), None]
 
 
+def _run_entry(path: Path, name: str, entry) -> dict | None:
+    """``runs.<name>`` of ``path`` as {data, scorer}; None if absent; ConfigError if it is not such a mapping."""
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or not {"data", "scorer"} <= set(entry):
+        raise ConfigError(f"{path}: runs.{name}: expected {{data: <folder>, scorer: <path>}}, found {entry!r}")
+    return entry
+
+
 def add_run(name: str, *, params: str | os.PathLike = "params.yaml", catalogue: str | os.PathLike = CATALOGUE,
             data: str | None = None) -> list[str]:
     """Make experiment ``name`` of the catalogue one of params.yaml's runs.
 
     Copies ``train.<name>`` (checked as a :class:`TrainConfig` first) unless params.yaml has that
-    section already, sets ``runs.<name>`` to ``data`` (default: the catalogue's folder) and appends
-    ``name`` to the evaluation list of that folder (:data:`EVALUATION_LISTS`). Writes params.yaml
-    atomically, keeping its comments. Returns what changed, one "key: value" line each (empty: nothing to do).
+    section already, sets ``runs.<name>`` to ``{data, scorer}`` (default: the entry of params.yaml,
+    else of the catalogue; ``data`` replaces its folder, and the scorer follows a known folder,
+    :data:`SCORERS`) and appends ``name`` to the evaluation list of that folder
+    (:data:`EVALUATION_LISTS`). Writes params.yaml atomically, keeping its comments. Returns what
+    changed, one "key: value" line each (empty: nothing to do).
     """
+    from ruamel.yaml.comments import CommentedMap
+
     from .fileio import write_text_atomic
 
     yaml = _yaml()
@@ -92,21 +111,28 @@ def add_run(name: str, *, params: str | os.PathLike = "params.yaml", catalogue: 
             raise ConfigError(f"{catalogue}: no experiment '{name}' (known: {', '.join(known['train'])})")
         section = known["train"][name]
     parse_section(dict(section), TrainConfig, source=str(params), section=f"train.{name}")
-    folder = data or doc["runs"].get(name) or known["runs"].get(name)
-    if not folder:
+    current = _run_entry(params, name, doc["runs"].get(name))
+    entry = current or _run_entry(catalogue, name, known["runs"].get(name))
+    if entry is None and not data:
         raise ConfigError(f"{catalogue}: runs.{name}: no data folder; give one with --data")
+    folder = str(data or entry["data"]).rstrip("/")
+    scorer = SCORERS.get(folder) or (entry or {}).get("scorer")
+    if not scorer:
+        raise ConfigError(f"runs.{name}: no scorer known for {folder} (known folders: {', '.join(SCORERS)})")
+    wanted = CommentedMap(data=folder, scorer=scorer)
+    wanted.fa.set_flow_style()
 
     changes = []
     if name not in doc["train"]:
         _append(doc["train"], name, section)
         changes.append(f"train.{name}: copied from {catalogue}")
-    if doc["runs"].get(name) != folder:
-        if name in doc["runs"]:
-            doc["runs"][name] = folder
+    if current is None or dict(current) != dict(wanted):
+        if current is None:
+            _append(doc["runs"], name, wanted)
         else:
-            _append(doc["runs"], name, folder)
-        changes.append(f"runs.{name}: {folder}")
-    listed = EVALUATION_LISTS.get(str(folder).rstrip("/"))
+            current.update(wanted)
+        changes.append(f"runs.{name}: data {folder}, scorer {scorer}")
+    listed = EVALUATION_LISTS.get(folder)
     if listed and isinstance(doc.get(listed), dict) and name not in (doc[listed].get("runs") or []):
         doc[listed]["runs"].append(name)
         changes.append(f"{listed}.runs: + {name}")
