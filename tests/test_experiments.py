@@ -148,3 +148,28 @@ def test_add_run_copies_a_catalogue_experiment_into_params_yaml(tmp_path, capsys
     assert "already" in capsys.readouterr().out
     assert cli.main(["add-run", "resnet", "--params", str(params), "--catalogue", str(REPO / "experiments.yaml")]) == 2
     assert "no experiment 'resnet' (known: dense_small" in capsys.readouterr().err
+
+
+def test_add_run_on_another_folder_takes_that_folders_scorer(tmp_path):
+    """--data replaces the catalogue's folder; a known folder brings its scorer and evaluation list (and
+    takes the run out of the old one's), an unknown one (digits prepared elsewhere) keeps the catalogue's scorer."""
+    from ganpipe.experiments import add_run
+
+    params = tmp_path / "params.yaml"
+    params.write_text((REPO / "params.yaml").read_text())
+    catalogue = REPO / "experiments.yaml"
+    assert add_run("dcgan28", params=params, catalogue=catalogue, data="data/anime/")[1:] == [
+        "runs.dcgan28: data data/anime, scorer models/face_features", "evaluate_faces.runs: + dcgan28"]
+    assert add_run("dense_sgd", params=params, catalogue=catalogue, data="data/fashion") == [
+        "train.dense_sgd: copied from " + str(catalogue), "runs.dense_sgd: data data/fashion, scorer models/judge"]
+    runs = yaml.safe_load(params.read_text())["runs"]
+    assert runs["dcgan28"] == {"data": "data/anime", "scorer": "models/face_features"}
+    assert runs["dense_sgd"] == {"data": "data/fashion", "scorer": "models/judge"}
+    # moved back: the entry is updated in place, not added twice
+    assert add_run("dcgan28", params=params, catalogue=catalogue, data="data/mnist") == [
+        "runs.dcgan28: data data/mnist, scorer models/judge", "evaluate_faces.runs: - dcgan28", "evaluate.runs: + dcgan28"]
+    after = yaml.safe_load(params.read_text())
+    assert after["runs"]["dcgan28"] == {"data": "data/mnist", "scorer": "models/judge"}
+    before = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert after["evaluate_faces"]["runs"] == before["evaluate_faces"]["runs"]
+    assert after["evaluate"]["runs"] == before["evaluate"]["runs"] + ["dcgan28"]

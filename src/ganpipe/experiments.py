@@ -87,8 +87,8 @@ def add_run(name: str, *, params: str | os.PathLike = "params.yaml", catalogue: 
     Copies ``train.<name>`` (checked as a :class:`TrainConfig` first) unless params.yaml has that
     section already, sets ``runs.<name>`` to ``{data, scorer}`` (default: the entry of params.yaml,
     else of the catalogue; ``data`` replaces its folder, and the scorer follows a known folder,
-    :data:`SCORERS`) and appends ``name`` to the evaluation list of that folder
-    (:data:`EVALUATION_LISTS`). Writes params.yaml atomically, keeping its comments. Returns what
+    :data:`SCORERS`) and puts ``name`` in the evaluation list of that folder
+    (:data:`EVALUATION_LISTS`), and in no other. Writes params.yaml atomically, keeping its comments. Returns what
     changed, one "key: value" line each (empty: nothing to do).
     """
     from ruamel.yaml.comments import CommentedMap
@@ -133,6 +133,10 @@ def add_run(name: str, *, params: str | os.PathLike = "params.yaml", catalogue: 
             current.update(wanted)
         changes.append(f"runs.{name}: data {folder}, scorer {scorer}")
     listed = EVALUATION_LISTS.get(folder)
+    for other in EVALUATION_LISTS.values():  # a run moved to another folder leaves the evaluation of the old one
+        if other != listed and isinstance(doc.get(other), dict) and name in (doc[other].get("runs") or []):
+            doc[other]["runs"].remove(name)
+            changes.append(f"{other}.runs: - {name}")
     if listed and isinstance(doc.get(listed), dict) and name not in (doc[listed].get("runs") or []):
         doc[listed]["runs"].append(name)
         changes.append(f"{listed}.runs: + {name}")
