@@ -15,18 +15,20 @@ from ganpipe.evaluation.digits import HEADLINE
 from ganpipe.reporting.report import RunReport, collect_runs, drop_rows, quality_line, quality_table, render_report
 from ganpipe.stages import report as report_stage
 
-QUALITY = {"domain_fid": 39.7, "inception_score": 5.24, "modes": 8, "memorised_share": 0.7,
-           "class_histogram": {"0": 3, "1": 9},
-           "real": {"domain_fid": 0.47, "inception_score": 8.5, "modes": 10, "class_histogram": {}},
-           "untrained": {"domain_fid": 208.1, "inception_score": 1.02, "modes": 0, "class_histogram": {}}}
+QUALITY = {"domain_fid": 39.7, "domain_fid_std": 1.2, "domain_kid": 0.041, "domain_kid_std": 0.002,
+           "precision": 0.61, "recall": 0.42, "inception_score": 5.24, "modes": 8, "largest_class": 0.3,
+           "memorised_share": 0.7, "class_histogram": {"0": 3, "1": 9},
+           "real": {"domain_fid": 0.47, "domain_fid_std": 0.05, "inception_score": 8.5, "modes": 10, "class_histogram": {}},
+           "untrained": {"domain_fid": 208.1, "domain_fid_std": 3.0, "inception_score": 1.02, "modes": 0,
+                         "class_histogram": {}}}
 
 
 def test_quality_table_puts_each_number_between_floor_and_ceiling():
     table = quality_table(QUALITY)
     assert table.splitlines()[0] == "| metric | this run | real data | untrained generator |"
-    assert "| domain_fid | 39.7 | 0.47 | 208.1 |" in table
-    assert "| modes | 8 | 10 | 0 |" in table
-    assert "Also: memorised_share 0.7." in table
+    assert "| domain_fid | 39.7 ± 1.2 | 0.47 ± 0.05 | 208.1 ± 3 |" in table
+    assert "| modes | 8 | 10 | 0 |" in table and "domain_fid_std" not in table
+    assert "Also: domain_kid 0.041 ± 0.002, precision 0.61, recall 0.42, largest_class 0.3, memorised_share 0.7." in table
     assert "class_histogram" not in table
     assert quality_table({"d_loss": 0.5}) == ""  # no baselines: no table
 
@@ -47,6 +49,33 @@ def test_drop_rows_sorts_and_empties_bare_headers():
     assert drop_rows(md).splitlines()[2:] == ["| a.json | y | 1 | 2 | 1 |", "| b.json | x | 1 | 2 | 1 |"]
     assert drop_rows(header) == ""
     assert drop_rows("") == ""
+
+
+def test_a_change_counts_only_beyond_the_noise_of_both_sides():
+    from ganpipe.reporting.report import changes_markdown, classify_changes
+
+    diff = {"reports/mnist/quality.json": {
+                "domain_fid": {"old": 6.0, "new": 6.5, "diff": 0.5},          # noise 2 x hypot(0.3, 0.4) = 1.0
+                "domain_fid_std": {"old": 0.3, "new": 0.4, "diff": 0.1},
+                "domain_kid": {"old": 0.004, "new": 0.009, "diff": 0.005},    # noise 2 x hypot(1e-3, 1e-3)
+                "domain_kid_std": {"old": 0.001, "new": 0.001, "diff": 0},
+                "modes": {"old": 10, "new": 10, "diff": 0}},
+            "reports/mnist/metrics.json": {
+                "g_loss": {"old": 0.8123456789, "new": 0.8123456789 + 1e-9, "diff": 1e-9},  # two CPUs' rounding
+                "d_loss": {"old": 0.5, "new": 0.6, "diff": 0.1},
+                "exported": {"old": "snapshot", "new": "final"}}}
+    changes, within = classify_changes(diff)
+    assert [(p.split("/")[-1], m) for p, m, *_ in changes] == [
+        ("metrics.json", "d_loss"), ("metrics.json", "exported"), ("quality.json", "domain_kid")]
+    assert [m for _, m, *_ in within] == ["g_loss", "domain_fid"]
+    text = changes_markdown(diff, "main (abc)", "workspace")
+    assert text.splitlines()[0] == "| Path | Metric | main (abc) | workspace | Change | Noise (2σ) |"
+    assert "| reports/mnist/quality.json | domain_kid | 0.004 | 0.009 | 0.005 | ± 0.0028 |" in text
+    assert "Unchanged within noise: mnist/g_loss 0.8123 → 0.8123 (rounding); mnist/domain_fid 6 → 6.5 (noise ± 1)." in text
+    # only a 1e-9 difference: the report says nothing changed
+    only_rounding = {"reports/mnist/metrics.json": {"g_loss": diff["reports/mnist/metrics.json"]["g_loss"]}}
+    assert changes_markdown(only_rounding, "a", "b").startswith("No metric changed beyond its noise. Unchanged within noise")
+    assert changes_markdown({"reports/mnist/metrics.json": {"g_loss": {"old": 1.0, "new": 1.0, "diff": 0}}}, "a", "b") == ""
 
 
 def test_render_report_has_every_section_and_links():
@@ -78,7 +107,7 @@ def test_collect_runs_links_relative_to_the_report(tmp_path):
     assert run.pictures == ["mnist/loss.png"] and run.metrics == {"g_loss": 1.0} and run.quality == {}
     write_quality(tmp_path / "reports" / "mnist", QUALITY)
     (run,) = collect_runs(tmp_path / "reports", ["mnist"], tmp_path / "reports")
-    assert run.quality == QUALITY and set(list(run.quality)[:4]) == set(HEADLINE)  # the floors and ceilings are back
+    assert run.quality == QUALITY and set(list(run.quality)[:len(HEADLINE)]) == set(HEADLINE)  # the floors and ceilings are back
     (run,) = collect_runs(tmp_path / "reports", ["mnist"], tmp_path)
     assert run.pictures == ["reports/mnist/loss.png"]
 
@@ -114,9 +143,9 @@ def test_report_command_diffs_against_the_base_revision(repo, monkeypatch, capsy
     monkeypatch.chdir(repo)
     assert cli.main(["report"]) == 0
     text = (repo / "reports" / "report.md").read_text()
-    assert re.search(r"\| reports/mnist/metrics.json +\| g_loss +\| 1.5 +\| 2.5 +\| 1.0 ", text), text
+    assert re.search(r"\| reports/mnist/metrics.json +\| g_loss +\| 1.5 +\| 2.5 +\| 1 ", text), text
     assert re.search(r"\| params.yaml +\| train.mnist.epochs +\| 5 +\| 10 ", text), text
-    assert "| domain_fid | 39.7 | 0.47 | 208.1 |" in text and "![mnist: loss](mnist/loss.png)" in text
+    assert "| domain_fid | 39.7 ± 1.2 | 0.47 ± 0.05 | 208.1 ± 3 |" in text and "![mnist: loss](mnist/loss.png)" in text
     assert "class_histogram" not in text.split("## Quality")[0]
     assert "wrote reports/report.md (compared with HEAD)" in capsys.readouterr().out
 

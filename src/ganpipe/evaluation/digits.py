@@ -9,16 +9,19 @@ import numpy as np
 from . import metrics
 from .judge import judge_outputs, scale
 
-# the numbers `dvc exp show` tabulates (quality.json); the rest goes to quality_details.json
-HEADLINE = ("domain_fid", "inception_score", "modes", "memorised_share")
+# the numbers `dvc exp show` tabulates (quality.json), each distance with its noise (FID ± bootstrap
+# std, KID ± std over subsets); the rest goes to quality_details.json
+HEADLINE = ("domain_fid", "domain_fid_std", "domain_kid", "domain_kid_std", "precision", "recall",
+            "inception_score", "modes", "largest_class", "memorised_share")
 
 
 def judged(features_ref, probs, features, *, confidence: float, min_share: float) -> dict:
     """The judge's verdict on one image set against reference features (the real test images)."""
     hist = metrics.class_histogram(probs, confidence=confidence)
     return {
-        "domain_fid": round(metrics.frechet_distance(features, features_ref), 4),
+        **metrics.feature_scores(features, features_ref, prefix="domain_"),
         "inception_score": round(metrics.inception_score(probs), 4),
+        "largest_class": round(float(hist.max() / hist.sum()), 4) if hist.sum() else 1.0,
         "modes": metrics.mode_coverage(probs, confidence=confidence, min_share=min_share),
         "confident_share": round(metrics.confident_share(probs, confidence=confidence), 4),
         "class_histogram": {str(k): int(v) for k, v in enumerate(hist)},
@@ -51,8 +54,11 @@ def evaluate_digits(judge, generated: np.ndarray, untrained: np.ndarray, train: 
     """Metrics of ``generated`` images (float in [-1, 1]) with the real test set as floor and an
     untrained generator's ``untrained`` images as ceiling.
 
-    The real floor compares as many training images as were generated with the test set; its
-    memorised share is the test images' own (0.1 by construction). ``memorised_share`` is class by
+    The reference is the real test digits: neither the judge nor any GAN trained on them, so a
+    generator that reproduces its training digits gains nothing over one that draws new ones. The
+    real floor compares as many training digits as were generated (at most all of them) with the
+    test set, at the same counts as the generated set; its memorised share is the test images' own
+    (0.1 by construction). ``memorised_share`` is class by
     class (:func:`metrics.copying_test`); the class-blind share of earlier versions, which collapse
     onto thin digits inflates, is kept in the details. Returns the metrics and the ``pairs``
     generated images closest to a training image relative to their class's threshold.

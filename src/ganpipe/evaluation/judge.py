@@ -1,8 +1,15 @@
-"""The judge: a small CNN classifier trained once on the prepared training digits.
+"""The judge: a CNN classifier trained once on the prepared training digits, with augmentation.
 
 Every experiment's samples are scored by the same frozen judge (a DVC output that changes only
 with the data or the judge's params): its 128-wide penultimate layer gives the features for the
-"domain FID", its softmax the class probabilities for Inception Score and mode coverage.
+"domain FID", KID and precision/recall, its softmax the class probabilities for Inception Score and
+mode coverage.
+
+A feature space good enough to rank generators needs a classifier that generalises: three conv
+blocks (32, 64, 128 filters), each pass after the first over freshly distorted digits (affine jitter
+and elastic distortion, :func:`corruptions.augment_digits`), the learning rate decaying to 0 on a
+cosine. On the 4,000 offline training digits it reaches 98.6% on the 1,000 unseen test digits (the
+judge of 3 plain epochs: 96%); docs/quality.md has the validation of its scores.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import numpy as np
 from keras import layers
 
 from ..progress import fit_progress
+from .corruptions import augment_digits
 
 FEATURES_LAYER = "features"
 JUDGE_FILE = "classifier.keras"  # in the judge stage's model folder
@@ -21,10 +29,11 @@ def build_judge(*, image_shape: tuple[int, ...], num_classes: int = 10) -> keras
     """Images (batch, H, W, C) in [-1, 1] -> class probabilities (batch, num_classes)."""
     img = keras.Input(shape=image_shape, name="image")
     x = img
-    for filters in (32, 64):
+    for filters in (32, 64, 128):
         x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = layers.MaxPooling2D()(x)
     x = layers.Flatten()(x)
+    x = layers.Dropout(0.25)(x)
     x = layers.Dense(128, activation="relu", name=FEATURES_LAYER)(x)
     x = layers.Dropout(0.3)(x)
     probs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
@@ -38,13 +47,28 @@ def scale(images: np.ndarray) -> np.ndarray:
     return np.asarray(images, np.float32)
 
 
-def train_judge(images: np.ndarray, labels: np.ndarray, *, epochs: int, batch_size: int, seed: int) -> keras.Model:
-    """Fit a fresh judge on uint8 images (N, H, W, C) and labels (N,), seeded."""
+def augmented_passes(images: np.ndarray, labels: np.ndarray, *, epochs: int, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The judge's training set: the digits as they are, then ``epochs - 1`` distorted copies (each
+    pass seeded from ``seed``), as float32 in [-1, 1] and int64 labels."""
+    x = scale(images)
+    passes = [x] + [augment_digits(x, seed=seed * 1000 + e) for e in range(1, epochs)]
+    return np.concatenate(passes), np.tile(labels.astype(np.int64), epochs)
+
+
+def train_judge(images: np.ndarray, labels: np.ndarray, *, epochs: int, batch_size: int, seed: int,
+                learning_rate: float = 2e-3) -> keras.Model:
+    """Fit a fresh judge on uint8 images (N, H, W, C) and labels (N,), seeded: one pass over the
+    digits and ``epochs - 1`` over distorted copies, Adam with a cosine decay to 0."""
+    x, y = augmented_passes(images, labels, epochs=epochs, seed=seed)
     keras.utils.set_random_seed(seed)
     model = build_judge(image_shape=images.shape[1:])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(scale(images), labels.astype(np.int64), epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
-              callbacks=[fit_progress("judge", epochs)])
+    steps = -(-len(x) // batch_size)
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # one Keras epoch over all passes, shuffled together: ``epochs`` counts passes over the digits
+    model.fit(x, y, epochs=1, batch_size=batch_size, shuffle=True, verbose=0,
+              callbacks=[fit_progress("judge", 1)])
     return model
 
 

@@ -164,3 +164,119 @@ def copying_test(generated_dist: np.ndarray, generated_class: np.ndarray, real_d
     return {"share": float((generated_dist < limit).mean()),
             "z": float(np.average(zs, weights=weights)) if zs else float("nan"),
             "thresholds": thresholds}
+
+
+# --- scores with their noise -------------------------------------------------------------------------
+# FID is biased at small n and its sample noise at a 2,000-sample snapshot is several units, so a
+# headline number never travels without its spread: FID with a bootstrap standard deviation, KID
+# (unbiased at any n) as mean ± std over subsets, and precision/recall to tell fidelity from diversity.
+
+def _features(x) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"need an (n>1, d) feature array, got {x.shape}")
+    return x
+
+
+def frechet_bootstrap(features_gen: np.ndarray, features_ref: np.ndarray, *, rounds: int = 20,
+                      seed: int = 0) -> tuple[float, float]:
+    """(FID of the two sets, the standard deviation of FID over ``rounds`` bootstrap resamples).
+
+    Both sets are resampled with replacement in every round, so the spread covers the sampling noise of
+    the generated images and of the reference. The resampled FIDs sit slightly above the point value
+    (duplicates shrink the covariances); only their spread is used.
+    """
+    gen, ref = _features(features_gen), _features(features_ref)
+    rng = np.random.default_rng(seed)
+    draws = [frechet_distance(gen[rng.integers(0, len(gen), len(gen))], ref[rng.integers(0, len(ref), len(ref))])
+             for _ in range(rounds)]
+    return frechet_distance(gen, ref), float(np.std(draws, ddof=1)) if rounds > 1 else float("nan")
+
+
+def kid(features_a: np.ndarray, features_b: np.ndarray, *, subsets: int = 50, subset_size: int = 1000,
+        seed: int = 0) -> tuple[float, float]:
+    """Kernel Inception Distance (Bińkowski et al. 2018): (mean, std) over ``subsets`` random subsets.
+
+    Each subset draws ``subset_size`` features of each set without replacement (at most the smaller
+    set's size) and takes the unbiased estimate of the squared MMD under the cubic polynomial kernel
+    (x.y / d + 1)^3. Unbiased at any n: a real-vs-real KID is about 0 (it can be slightly negative).
+    The kernel matrices are computed once (sets of up to :data:`KID_MAX_SET` features; larger sets are
+    cut to that at random), so many subsets cost only sums.
+    """
+    a, b = _features(features_a), _features(features_b)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"need feature arrays of equal d, got {a.shape} and {b.shape}")
+    rng = np.random.default_rng(seed)
+    a = a[rng.choice(len(a), KID_MAX_SET, replace=False)] if len(a) > KID_MAX_SET else a
+    b = b[rng.choice(len(b), KID_MAX_SET, replace=False)] if len(b) > KID_MAX_SET else b
+    m = int(min(subset_size, len(a), len(b)))
+    if m < 2:
+        raise ValueError(f"KID needs at least 2 features per set, got {len(a)} and {len(b)}")
+    d = a.shape[1]
+
+    def kernel(x, y):
+        k = x @ y.T / d + 1.0
+        return k * k * k
+
+    kaa, kbb, kab = kernel(a, a), kernel(b, b), kernel(a, b)
+    values = np.empty(subsets)
+    off = m * (m - 1)
+    for i in range(subsets):
+        ia, ib = rng.choice(len(a), m, replace=False), rng.choice(len(b), m, replace=False)
+        xx, yy = kaa[np.ix_(ia, ia)], kbb[np.ix_(ib, ib)]
+        values[i] = ((xx.sum() - np.trace(xx)) / off + (yy.sum() - np.trace(yy)) / off
+                     - 2 * kab[np.ix_(ia, ib)].mean())
+    return float(values.mean()), float(values.std(ddof=1)) if subsets > 1 else float("nan")
+
+
+# the most features per set that kid() holds kernel matrices for (5,000: 200 MB of float64)
+KID_MAX_SET = 5000
+
+
+def _kth_neighbour_radius(x: np.ndarray, k: int) -> np.ndarray:
+    """Distance from each row of ``x`` to its k-th nearest other row."""
+    sq = (x * x).sum(1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0)
+    np.fill_diagonal(d2, np.inf)
+    return np.sqrt(np.partition(d2, k - 1, axis=1)[:, k - 1])
+
+
+def _inside_any(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """For each query, whether it lies within the radius of at least one centre."""
+    d2 = np.maximum((queries * queries).sum(1)[:, None] + (centres * centres).sum(1)[None, :]
+                    - 2 * queries @ centres.T, 0)
+    return (d2 <= (radii ** 2)[None, :]).any(1)
+
+
+def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, *, k: int = 3, size: int = 2000,
+                     seed: int = 0) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) in a feature space: (precision, recall).
+
+    Each set's manifold is the union of balls around its points reaching their k-th nearest neighbour.
+    Precision: share of fake points inside the real manifold (fidelity). Recall: share of real points
+    inside the fake manifold (diversity). Both sets are cut to the same size (at most ``size``, drawn
+    at random with ``seed``), since the balls shrink as n grows.
+    """
+    real, fake = _features(real_features), _features(fake_features)
+    n = int(min(size, len(real), len(fake)))
+    if n <= k:
+        raise ValueError(f"precision/recall needs more than k={k} features per set, got {n}")
+    rng = np.random.default_rng(seed)
+    real = real[rng.choice(len(real), n, replace=False)] if len(real) > n else real
+    fake = fake[rng.choice(len(fake), n, replace=False)] if len(fake) > n else fake
+    precision = _inside_any(fake, real, _kth_neighbour_radius(real, k)).mean()
+    recall = _inside_any(real, fake, _kth_neighbour_radius(fake, k)).mean()
+    return float(precision), float(recall)
+
+
+def feature_scores(gen_features: np.ndarray, ref_features: np.ndarray, *, prefix: str, seed: int = 0,
+                   subset_size: int = 1000, rounds: int = 20) -> dict:
+    """Every distance of generated to reference features, each with its noise, rounded for reports:
+    ``{prefix}fid`` ± ``{prefix}fid_std`` (bootstrap), ``{prefix}kid`` ± ``{prefix}kid_std`` (subsets),
+    ``precision`` and ``recall`` (k = 3)."""
+    fid, fid_std = frechet_bootstrap(gen_features, ref_features, rounds=rounds, seed=seed)
+    kid_mean, kid_std = kid(gen_features, ref_features, subset_size=subset_size, seed=seed)
+    precision, recall = precision_recall(ref_features, gen_features, seed=seed)
+    return {f"{prefix}fid": round(fid, 4), f"{prefix}fid_std": round(fid_std, 4),
+            f"{prefix}kid": round(kid_mean, 6), f"{prefix}kid_std": round(kid_std, 6),
+            "precision": round(precision, 4), "recall": round(recall, 4)}

@@ -94,21 +94,96 @@ def drop_rows(markdown: str, words=_NOISY_METRICS) -> str:
     return "\n".join(lines[:2] + sorted(lines[2:])) if len(lines) > 2 else ""
 
 
+# a change counts only when it exceeds this many standard deviations of the difference (the metric's
+# ``<name>_std`` on both sides); a number without a noise estimate counts as changed only beyond
+# float rounding (relative RELATIVE_TOLERANCE): 1e-9 between two CPUs is not a change
+NOISE_MARGIN = 2.0
+RELATIVE_TOLERANCE = 1e-6
+
+
+def _noise(entries: dict, name: str) -> float | None:
+    """2 x the standard deviation of ``name``'s change, from its ``name_std`` on both sides; None if
+    either side has none."""
+    std = entries.get(f"{name}_std", {})
+    old, new = std.get("old"), std.get("new")
+    if not isinstance(old, (int, float)) or not isinstance(new, (int, float)):
+        return None
+    return NOISE_MARGIN * float((old ** 2 + new ** 2) ** 0.5)
+
+
+def classify_changes(diff: dict) -> tuple[list[tuple], list[tuple]]:
+    """``dvc metrics diff --json --all``'s mapping -> (changes, within noise), each a sorted list of
+    (path, metric, old, new, change, noise or None).
+
+    A number changed when its change exceeds :func:`_noise` (``NOISE_MARGIN`` x the std of the
+    difference), or, without a noise estimate, when it exceeds float rounding. ``*_std`` entries are
+    the noise, not results, and the class histogram repeats the quality tables: neither is listed.
+    A metric present on one side only, or a changed text value, is a change.
+    """
+    changes, within = [], []
+    for path, entries in sorted(diff.items()):
+        for name, entry in sorted(entries.items()):
+            if name.endswith("_std") or any(w in name for w in _NOISY_METRICS):
+                continue
+            old, new = entry.get("old"), entry.get("new")
+            numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (old, new))
+            if not numbers:
+                if old != new:
+                    changes.append((path, name, old, new, None, None))
+                continue
+            change = new - old
+            noise = _noise(entries, name)
+            limit = noise if noise is not None else RELATIVE_TOLERANCE * max(abs(old), abs(new))
+            row = (path, name, old, new, change, noise)
+            if abs(change) > limit:
+                changes.append(row)
+            elif change != 0:
+                within.append(row)
+    return changes, within
+
+
+def changes_markdown(diff: dict, old_label: str, new_label: str) -> str:
+    """The report's "Metrics that changed" section body: a table of the changes beyond noise, then one
+    line naming the differences within noise ("" if nothing differs at all)."""
+    changes, within = classify_changes(diff)
+    out = []
+    if changes:
+        out += [f"| Path | Metric | {old_label} | {new_label} | Change | Noise (2σ) |", "|---|---|---|---|---|---|"]
+        out += [f"| {p} | {m} | {_num(o)} | {_num(n)} | {_num(c)} | {'–' if z is None else '± ' + _num(z, 2)} |"
+                for p, m, o, n, c, z in changes]
+    if within:
+        listed = "; ".join(f"{Path(p).parent.name}/{m} {_num(o)} → {_num(n)}"
+                           + (f" (noise ± {_num(z, 2)})" if z is not None else " (rounding)")
+                           for p, m, o, n, c, z in within)
+        lead = "" if changes else "No metric changed beyond its noise. "
+        out += ([""] if changes else []) + [f"{lead}Unchanged within noise: {listed}."]
+    return "\n".join(out).strip()
+
+
 def _num(value, digits: int = 4) -> str:
     if value is None:
         return "–"
     return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
+def _with_noise(values: dict, name: str) -> str:
+    """``values[name]``, followed by "± std" where ``values`` has ``name_std``."""
+    std = values.get(f"{name}_std")
+    return _num(values.get(name)) + (f" ± {_num(std, 2)}" if isinstance(std, (int, float)) else "")
+
+
 def quality_table(quality: dict) -> str:
-    """Generated vs real (floor) vs untrained generator (ceiling), one row per scalar metric."""
+    """Generated vs real (floor) vs untrained generator (ceiling), one row per scalar metric, each
+    with its noise where measured ("6.1 ± 0.4")."""
     real, untrained = quality.get("real", {}), quality.get("untrained", {})
-    names = [k for k, v in quality.items() if k in real and not isinstance(v, dict)]
+    scalars = [k for k, v in quality.items() if not isinstance(v, dict) and not k.endswith("_std")]
+    names = [k for k in scalars if k in real]
     if not names:
         return ""
     rows = ["| metric | this run | real data | untrained generator |", "|---|---|---|---|"]
-    rows += [f"| {k} | {_num(quality[k])} | {_num(real.get(k))} | {_num(untrained.get(k))} |" for k in names]
-    extra = [f"{k} {_num(v)}" for k, v in quality.items() if k not in real and not isinstance(v, dict)]
+    rows += [f"| {k} | {_with_noise(quality, k)} | {_with_noise(real, k)} | {_with_noise(untrained, k)} |"
+             for k in names]
+    extra = [f"{k} {_with_noise(quality, k)}" for k in scalars if k not in real]
     return "\n".join(rows) + (f"\n\nAlso: {', '.join(extra)}." if extra else "")
 
 
@@ -194,13 +269,19 @@ def build_report(*, base: str, reports_dir: str | os.PathLike, names, out_dir: s
         compared += f", {labels['how']}." if labels.get("how") else "."
     targets = metric_targets(reports_dir, names, prefix)
     revs = [base] + ([head] if head is not None else [])
-    ok, metrics_diff = run_dvc(["metrics", "diff", *revs, "--md", "--precision", "4", "--targets", *targets], repo_dir)
-    metrics_diff = drop_rows(metrics_diff) if ok else f"(dvc metrics diff against {base} failed: {metrics_diff})"
+    ok, metrics_diff = run_dvc(["metrics", "diff", *revs, "--json", "--all", "--targets", *targets], repo_dir)
+    new_label = (labels.get("head") or head) if head is not None else "workspace"
+    if ok:
+        try:
+            metrics_diff = changes_markdown(json.loads(metrics_diff or "{}"), base_label, new_label)
+        except ValueError:
+            metrics_diff = f"(dvc metrics diff against {base} printed no JSON)"
+    else:
+        metrics_diff = f"(dvc metrics diff against {base} failed: {metrics_diff})"
     ok, params_diff = run_dvc(["params", "diff", *revs, "--md"], repo_dir)
     params_diff = drop_rows(params_diff, ()) if ok else f"(dvc params diff against {base} failed: {params_diff})"
     if head is not None:  # column headers: the sides' names, not the refs their results were fetched to
-        names_of = {base: base_label, head: labels.get("head") or head}
-        metrics_diff, params_diff = (_rename_columns(t, names_of) for t in (metrics_diff, params_diff))
+        params_diff = _rename_columns(params_diff, {base: base_label, head: labels.get("head") or head})
     shared = {Path(f).parts[0]: read_json(Path(reports_dir) / f) for f in SHARED_METRICS}
     return render_report(compared=compared, metrics_diff=metrics_diff, params_diff=params_diff,
                          runs=collect_runs(reports_dir, names, out_dir), shared=shared)

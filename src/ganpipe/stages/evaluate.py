@@ -1,7 +1,8 @@
 """Stage evaluate@<experiment>: score a digit GAN with the judge; reports/<experiment>/quality.json.
 
-quality.json holds the headline numbers (DVC metrics: domain FID, Inception Score, modes, memorised
-share); quality_details.json the rest (confident share, class histogram, the copying test's z and
+quality.json holds the headline numbers (DVC metrics: domain FID and KID each with its noise,
+precision and recall in the judge's feature space, Inception Score, modes, the largest class's share,
+memorised share); quality_details.json the rest (confident share, class histogram, the copying test's z and
 per-class thresholds, the class-blind share, and the same numbers for real digits and for the untrained
 generator). Also writes memorisation.png: the 8 generated images closest to a training image relative
 to their class's threshold (top row, with their judged class, distance and threshold) above those
@@ -61,8 +62,10 @@ def main(argv=None) -> int:
         cfg = load_section(args.params, "evaluate", EvaluateConfig)
         r = evaluate_run(cfg, data_dir=args.data, judge_dir=args.judge, models_dir=args.models,
                          reports_dir=args.reports)
-        print(f"evaluate {args.experiment}: domain FID {r['domain_fid']:.2f} (real {r['real']['domain_fid']:.2f}, "
-              f"untrained {r['untrained']['domain_fid']:.2f}), IS {r['inception_score']:.2f}, modes {r['modes']}/10, "
+        print(f"evaluate {args.experiment}: domain FID {r['domain_fid']:.2f} ± {r['domain_fid_std']:.2f} "
+              f"(real {r['real']['domain_fid']:.2f}, untrained {r['untrained']['domain_fid']:.2f}), "
+              f"KID {1000 * r['domain_kid']:.2f} ± {1000 * r['domain_kid_std']:.2f} x 1e-3, "
+              f"precision {r['precision']:.3f}, recall {r['recall']:.3f}, IS {r['inception_score']:.2f}, modes {r['modes']}/10, "
               f"memorised {r['memorised_share']:.3f} (real {r['real']['memorised_share']:.3f}; copying z {r['copying_z']:.2f})")
 
     return _entry.run(body, p.parse_args(argv))

@@ -181,8 +181,9 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
         best = snapshots.summary() if snapshots is not None else {}
         live.summary.update(best)
     history.write(reports_dir)
-    if snapshots is not None and snapshots.best is not None:  # the best snapshot is the run's generator
-        spec = GeneratorSpec(**{**spec_kwargs, "weights": snapshots.best[2], "best_step": snapshots.best[1]})
+    chosen = snapshots.chosen() if snapshots is not None else None
+    if chosen is not None:  # a snapshot better than the final weights by more than the noise is the run's generator
+        spec = GeneratorSpec(**{**spec_kwargs, "weights": chosen[2], "best_step": chosen[1]})
     # timings vary from run to run: kept out of metrics.json (a stage output), so an unchanged
     # rerun leaves every output hash in dvc.lock unchanged; dvc.yaml shows this file as metrics too
     result = TrainResult(steps=cfg.epochs, wall_time_s=wall, final={**history.final, **best}, resumed_from=resumed)
@@ -199,18 +200,20 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
 
 
 def exported_generators(gan, snapshots):
-    """(the run's generator, {file name: more generators to keep beside it}): the best snapshot if scored,
-    else the moving average if kept, else the live weights; the last weights of the others beside it."""
+    """(the run's generator, {file name: more generators to keep beside it}): the best snapshot if it
+    beats the final weights by more than the scores' noise (:meth:`QualitySnapshots.chosen`), else the
+    moving average if kept, else the live weights; the last weights of the others beside it."""
     import keras
 
     extra = {}
     final = gan.ema_generator if gan.ema_generator is not None else gan.generator
     if gan.ema_generator is not None:
         extra[LIVE_FILE] = gan.generator
-    if snapshots is None or snapshots.best is None:
+    chosen = snapshots.chosen() if snapshots is not None else None
+    if chosen is None:
         return final, extra
     best = keras.models.clone_model(gan.generator)
-    best.set_weights(snapshots.best[3])
+    best.set_weights(chosen[3])
     extra[LAST_FILE] = final
     return best, extra
 

@@ -188,12 +188,17 @@ class ImageSaver:
 
 class QualitySnapshots(StepCallback):
     """Every ``interval`` steps and at the end, score the live generator and, where the GAN keeps one,
-    its moving average with the run's ``scorer`` (lower is better) on fixed ``noise``; log the curve
-    to DVCLive as ``quality/<scorer>_{live,ema}`` and keep the best weights seen.
+    its moving average with the run's ``scorer`` (lower is better) on fixed ``noise``, each with its
+    noise (``scorer.scored``: value and bootstrap std); log the curve to DVCLive as
+    ``quality/<scorer>_{live,ema}`` and keep the best weights seen.
 
-    ``best`` is (score, steps done, "live" or "ema", weight arrays) or None; ``curve`` has rows
-    (steps done, live score, ema score or NaN).
+    ``best`` is (score, steps done, "live" or "ema", weight arrays, std) or None; ``curve`` has rows
+    (steps done, live score, ema score or NaN, live std, ema std or NaN). :meth:`chosen` applies the
+    export rule: the best snapshot replaces the run's final generator only when it leads by more than
+    :data:`NOISE_MARGIN` standard deviations of the difference.
     """
+
+    NOISE_MARGIN = 2.0
 
     def __init__(self, interval: int, epochs: int, *, scorer, noise, live=None):
         super().__init__()
@@ -205,7 +210,7 @@ class QualitySnapshots(StepCallback):
         if self.interval and (crossed(first, done, self.interval) or done == self.epochs):
             self.snapshot(done)
 
-    def snapshot(self, done: int) -> dict[str, float]:
+    def snapshot(self, done: int) -> dict[str, tuple[float, float]]:
         import time
 
         from .gan import generate
@@ -214,11 +219,14 @@ class QualitySnapshots(StepCallback):
         nets = {"live": self.model.generator}
         if self.model.ema_generator is not None:
             nets["ema"] = self.model.ema_generator
-        scores = {kind: float(self.scorer(generate(net, self.noise))) for kind, net in nets.items()}
-        for kind, score in scores.items():
+        scores = {kind: tuple(float(v) for v in self.scorer.scored(generate(net, self.noise)))
+                  for kind, net in nets.items()}
+        for kind, (score, std) in scores.items():
             if np.isfinite(score) and (self.best is None or score < self.best[0]):
-                self.best = (score, done, kind, nets[kind].get_weights())
-        self.curve.append((done, scores["live"], scores.get("ema", np.nan)))
+                self.best = (score, done, kind, nets[kind].get_weights(), std)
+        nan = (np.nan, np.nan)
+        self.curve.append((done, scores["live"][0], scores.get("ema", nan)[0], scores["live"][1],
+                           scores.get("ema", nan)[1]))
         self._log(self.curve[-1])
         self.seconds += time.perf_counter() - started
         return scores
@@ -227,22 +235,51 @@ class QualitySnapshots(StepCallback):
         if self.live is None:
             return
         self.live.step = int(row[0])
-        for kind, value in zip(("live", "ema"), row[1:]):
+        for kind, value in zip(("live", "ema"), row[1:3]):
             if np.isfinite(value):
                 self.live.log_metric(f"quality/{self.scorer.name}_{kind}", float(value))
 
+    def final_score(self) -> tuple[float, float, str] | None:
+        """(score, std, "ema" or "live") of the weights a run without snapshots would export (its EMA
+        if it keeps one), at the last snapshot, if that snapshot was taken at the end."""
+        if not self.curve or int(self.curve[-1][0]) != self.epochs:
+            return None
+        done, live, ema, live_std, ema_std = self.curve[-1]
+        return (ema, ema_std, "ema") if np.isfinite(ema) else (live, live_std, "live")
+
+    def chosen(self):
+        """The best snapshot if the run should export it instead of its final weights, else None.
+
+        The best snapshot wins only when its score is lower than the final weights' by more than
+        ``NOISE_MARGIN`` x sqrt(std_best^2 + std_final^2): a lead within the scores' noise is no lead,
+        and the final moving average is the safer generator.
+        """
+        if self.best is None:
+            return None
+        final = self.final_score()
+        if final is None:
+            return self.best
+        score, step, kind, _, std = self.best
+        if (step, kind) == (self.epochs, final[2]):
+            return None
+        margin = self.NOISE_MARGIN * float(np.hypot(std, final[1]))
+        return self.best if final[0] - score > margin else None
+
     def summary(self) -> dict:
-        """What metrics.json says about the snapshots: the best one's step, weights and score."""
+        """What metrics.json says about the snapshots: the best one's step, weights, score and noise,
+        and which generator was exported (``snapshot`` or ``final``)."""
         if self.best is None:
             return {}
-        score, step, kind, _ = self.best
-        return {"best_step": step, "best_weights": kind, f"best_{self.scorer.name}": round(score, 4)}
+        score, step, kind, _, std = self.best
+        return {"best_step": step, "best_weights": kind, f"best_{self.scorer.name}": round(score, 4),
+                f"best_{self.scorer.name}_std": round(std, 4),
+                "exported": "snapshot" if self.chosen() is not None else "final"}
 
     def state(self):
-        state = {"curve": np.array(self.curve, np.float64).reshape(-1, 3)}
+        state = {"curve": np.array(self.curve, np.float64).reshape(-1, 5)}
         if self.best is not None:
-            score, step, kind, weights = self.best
-            state["best_meta"] = np.array([score, step, 1.0 if kind == "ema" else 0.0])
+            score, step, kind, weights, std = self.best
+            state["best_meta"] = np.array([score, step, 1.0 if kind == "ema" else 0.0, std])
             state.update({f"best_{i:04d}": w for i, w in enumerate(weights)})
         return state
 
@@ -252,9 +289,9 @@ class QualitySnapshots(StepCallback):
             self._log(row)
         self.best = None
         if "best_meta" in state:
-            score, step, ema = state["best_meta"].tolist()
+            score, step, ema, std = state["best_meta"].tolist()
             weights = [state[k] for k in sorted(k for k in state if k.startswith("best_0"))]
-            self.best = (score, int(step), "ema" if ema else "live", weights)
+            self.best = (score, int(step), "ema" if ema else "live", weights, std)
 
 
 class DiscriminatorReset(StepCallback):
