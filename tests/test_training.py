@@ -77,6 +77,30 @@ def test_steps_per_execution_changes_speed_not_results(mnist_dir, jit_compile):
             np.testing.assert_array_equal(a, b)
 
 
+def test_fused_execution_refuses_data_other_than_its_steps(mnist_dir):
+    """The fused execution reads an execution's first index and count only: anything but GAN.steps()
+    (batches of indices, a gap, a start other than steps_done) is a one-line ValueError before any step."""
+    import tensorflow as tf
+
+    images = read_split(mnist_dir, "Train").images
+    gan = make_gan(images, steps_per_execution=3, jit_compile=True)
+    weights = snapshot(gan.generator)
+    in_order = r"consecutive step indices from steps_done \(0\); got an execution "
+    for data, says in ((tf.data.Dataset.range(6).batch(2), r"one step index per element; got elements TensorSpec"),
+                       (np.arange(6), r"one step index per element"),
+                       (tf.data.Dataset.range(0, 12, 2), in_order + "of 3 steps from 0 with a gap$"),
+                       (tf.data.Dataset.range(3, 9), in_order + "from step 3$")):
+        with pytest.raises(ValueError, match=r"^GAN.fit: the fused execution takes GAN.steps\(until\), " + says):
+            gan.fit(data, epochs=1, verbose=0, shuffle=False)
+        assert gan.steps_done == 0
+    for a, b in zip(snapshot(gan.generator), weights):
+        np.testing.assert_array_equal(a, b)
+    gan.fit(gan.steps(4), epochs=1, verbose=0, shuffle=False)  # and its own data trains, a partial execution too
+    assert gan.steps_done == 4
+    with pytest.raises(ValueError, match=r"from steps_done \(4\); got an execution from step 0$"):
+        gan.fit(tf.data.Dataset.range(0, 3), epochs=1, verbose=0, shuffle=False)
+
+
 def test_step_rows_keep_every_step_of_an_execution(mnist_dir):
     """The logs of fit show the last step of an execution; the ring buffer has each of them."""
     images = read_split(mnist_dir, "Train").images

@@ -189,11 +189,13 @@ class GAN(keras.Model):
         """Keras' train function, except where one XLA program can run a whole execution.
 
         With ``jit_compile`` and ``steps_per_execution`` > 1 Keras XLA-compiles one step and calls it
-        once per step from a TensorFlow while loop, which cost the dense GAN ~17% of its speed against
-        a loop compiled whole. On one device (no strategy) the data is a contiguous range of step
-        indices, so an execution needs only its first index and how many follow: the indices are
-        counted off fit's iterator, and the steps run in a while loop inside one XLA program. The
-        step is the same function either way, so the results are the same (tested bit for bit).
+        once per step from a TensorFlow while loop, which is slower than a loop compiled whole
+        (measured in docs/speed.md). On one device (no strategy) the data is :meth:`steps`, a
+        contiguous range of step indices from :attr:`steps_done`, so an execution needs only its first
+        index and how many follow: the indices are counted off fit's iterator, and the steps run in a
+        while loop inside one XLA program. The step is the same function either way, so the results
+        are the same (tested bit for bit). Any other data (batches, a gap, a start other than the
+        steps done) raises ValueError before the execution trains.
         """
         if self.train_function is not None and not force:
             return self.train_function
@@ -212,23 +214,36 @@ class GAN(keras.Model):
             return tf.while_loop(lambda i, _: i < count, body, (tf.constant(1, tf.int64), logs))[1]
 
         @tf.function(reduce_retracing=True)
-        def take(iterator):  # (any left?, the first index, how many of at most `most` follow it)
+        def take(iterator):  # (any left?, the first index, how many of at most `most` follow it, as steps() gives?)
             head = iterator.get_next_as_optional()
             first = tf.cond(head.has_value(), lambda: tf.cast(head.get_value(), tf.int64),
                             lambda: tf.constant(-1, tf.int64))
 
-            def another(count, going):
-                going = iterator.get_next_as_optional().has_value()
-                return count + tf.cast(going, tf.int64), going
+            def another(count, going, in_order):
+                following = iterator.get_next_as_optional()
+                going = following.has_value()
+                index = tf.cond(going, lambda: tf.cast(following.get_value(), tf.int64), lambda: first + count)
+                return count + tf.cast(going, tf.int64), going, tf.logical_and(in_order, tf.equal(index, first + count))
 
-            count, _ = tf.while_loop(lambda count, going: tf.logical_and(going, count < most), another,
-                                     (tf.constant(1, tf.int64), head.has_value()))
-            return head.has_value(), first, count
+            starts_at_done = tf.logical_or(tf.logical_not(head.has_value()),
+                                           tf.equal(first, tf.cast(self.step_counter.value, tf.int64)))
+            count, _, in_order = tf.while_loop(lambda count, going, _: tf.logical_and(going, count < most), another,
+                                               (tf.constant(1, tf.int64), head.has_value(), starts_at_done))
+            return head.has_value(), first, count, in_order
 
         def function(iterator):
-            left, first, count = take(iterator)
+            spec = getattr(iterator, "element_spec", None)
+            if not (isinstance(spec, tf.TensorSpec) and spec.shape.rank == 0 and spec.dtype.is_integer):
+                raise ValueError(f"GAN.fit: the fused execution takes GAN.steps(until), one step index per "
+                                 f"element; got elements {spec}")
+            left, first, count, in_order = take(iterator)
             if not bool(left):
                 raise StopIteration
+            if not bool(in_order):
+                start, done = int(first), self.steps_done
+                found = f"from step {start}" if start != done else f"of {int(count)} steps from {start} with a gap"
+                raise ValueError(f"GAN.fit: the fused execution takes GAN.steps(until), consecutive step indices "
+                                 f"from steps_done ({done}); got an execution {found}")
             return run_steps(first, count)
 
         self.train_function = function
