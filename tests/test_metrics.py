@@ -146,3 +146,48 @@ def test_ks_distance_is_scipys_kstest_statistic():
     for values in (rng.normal(4.1, 1.2, 1000), rng.uniform(0, 8, 257), np.full(10, 4.0)):
         expected = scipy.stats.kstest(values, "norm", args=(4.0, math.sqrt(1.25))).statistic
         assert ks_distance(values, 4.0, 1.25) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_kid_is_unbiased_near_zero_for_one_distribution_and_grows_with_a_shift():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(1500, 16)), rng.normal(size=(800, 16))
+    same, same_std = metrics.kid(a, b, subsets=30, subset_size=500)
+    assert abs(same) < 3 * same_std and same_std > 0
+    small, _ = metrics.kid(a + 0.2, b, subsets=30, subset_size=500)
+    large, large_std = metrics.kid(a + 0.6, b, subsets=30, subset_size=500)
+    assert same < small < large and large > 10 * large_std
+    # seeded: the same subsets every time
+    assert metrics.kid(a, b, subsets=5, subset_size=200, seed=3) == metrics.kid(a, b, subsets=5, subset_size=200, seed=3)
+    with pytest.raises(ValueError, match="equal d"):
+        metrics.kid(a, b[:, :3])
+
+
+def test_frechet_bootstrap_spread_shrinks_with_more_samples():
+    rng = np.random.default_rng(1)
+    ref = rng.normal(size=(1000, 8))
+    few_fid, few_std = metrics.frechet_bootstrap(rng.normal(size=(200, 8)) + 0.3, ref, rounds=20)
+    many_fid, many_std = metrics.frechet_bootstrap(rng.normal(size=(4000, 8)) + 0.3, ref, rounds=20)
+    assert few_std > many_std > 0
+    assert many_fid == pytest.approx(8 * 0.09, abs=3 * many_std + 0.05)  # ||mu||^2 = 8 x 0.3^2
+
+
+def test_precision_recall_tell_fidelity_from_diversity():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(1000, 4))
+    faithful = rng.normal(size=(1000, 4))
+    p, r = metrics.precision_recall(real, faithful)
+    assert p > 0.8 and r > 0.8
+    # collapse onto one region of the real data: every sample real-looking, most of the data missed
+    collapsed = rng.normal(size=(1000, 4)) * 0.2 + real[0]
+    p, r = metrics.precision_recall(real, collapsed)
+    assert p > 0.9 and r < 0.2
+    # samples far from the data: no fidelity
+    p, _ = metrics.precision_recall(real, faithful + 6.0)
+    assert p < 0.05
+
+
+def test_feature_scores_name_every_number_and_its_noise():
+    rng = np.random.default_rng(3)
+    scores = metrics.feature_scores(rng.normal(size=(600, 8)), rng.normal(size=(500, 8)), prefix="domain_")
+    assert set(scores) == {"domain_fid", "domain_fid_std", "domain_kid", "domain_kid_std", "precision", "recall"}
+    assert all(isinstance(v, float) for v in scores.values())
