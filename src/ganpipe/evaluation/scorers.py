@@ -28,9 +28,12 @@ ROUNDS = 10
 
 class _FeatureFID:
     """FID of generated samples' features against fixed reference features; subclasses say how
-    features are made (:meth:`features`)."""
+    features are made (:meth:`features`) and may hold ``real`` images other than the reference, whose
+    score at the samples' count is the floor (``floor``: None until the first :meth:`scored`)."""
 
     name = "fid"
+    real = None
+    floor = None
 
     def features(self, samples: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -39,17 +42,21 @@ class _FeatureFID:
         return metrics.frechet_distance(self.features(samples), self.reference)
 
     def scored(self, samples: np.ndarray) -> tuple[float, float]:
+        if self.floor is None and self.real is not None:  # real images at the same count: FID's bias at this n
+            self.floor = self(self.real[:len(samples)])
         return metrics.frechet_bootstrap(self.features(samples), self.reference, rounds=ROUNDS)
 
 
 class DigitFID(_FeatureFID):
-    """Domain FID (the judge's features) of generated digits against the real test digits."""
+    """Domain FID (the judge's features) of generated digits against the real test digits; the floor
+    is that of as many real training digits."""
 
     name = "digit_fid"
 
-    def __init__(self, judge, test_images: np.ndarray):
+    def __init__(self, judge, test_images: np.ndarray, train_images: np.ndarray | None = None):
         self.judge = judge
         self.reference = self.features(test_images)
+        self.real = train_images
 
     def features(self, samples):
         from .judge import judge_outputs
@@ -119,4 +126,5 @@ def scorer_for(data_dir: str | os.PathLike, *, judge_dir=None, features_dir=None
 
     if judge_dir is None:
         raise GanpipeError(f"{data_dir}: scoring digits needs --judge (the judge stage's model folder)")
-    return DigitFID(load_made_model(Path(judge_dir) / JUDGE_FILE, "judge"), read_split(data_dir, "Test").images)
+    return DigitFID(load_made_model(Path(judge_dir) / JUDGE_FILE, "judge"), read_split(data_dir, "Test").images,
+                    read_split(data_dir, "Train").images)

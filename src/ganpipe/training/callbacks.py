@@ -271,8 +271,10 @@ class QualitySnapshots(StepCallback):
         if self.best is None:
             return {}
         score, step, kind, _, std = self.best
+        floor = getattr(self.scorer, "floor", None)
         return {"best_step": step, "best_weights": kind, f"best_{self.scorer.name}": round(score, 4),
                 f"best_{self.scorer.name}_std": round(std, 4),
+                **({f"real_{self.scorer.name}": round(float(floor), 4)} if floor is not None else {}),
                 "exported": "snapshot" if self.chosen() is not None else "final"}
 
     def state(self):
