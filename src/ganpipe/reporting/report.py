@@ -284,4 +284,15 @@ def build_report(*, base: str, reports_dir: str | os.PathLike, names, out_dir: s
         params_diff = _rename_columns(params_diff, {base: base_label, head: labels.get("head") or head})
     shared = {Path(f).parts[0]: read_json(Path(reports_dir) / f) for f in SHARED_METRICS}
     return render_report(compared=compared, metrics_diff=metrics_diff, params_diff=params_diff,
-                         runs=collect_runs(reports_dir, names, out_dir), shared=shared)
+                         runs=collect_runs(reports_dir, names, out_dir), shared=shared) + stage_times_section(reports_dir)
+
+
+# ---- where the time went (issue 19): the stages' seconds that ganpipe.timings recorded ----
+
+def stage_times_section(reports_dir: str | os.PathLike) -> str:
+    """"## Stage times" with each stage's seconds of its last run under DVC (reports/timings/, beside
+    ``reports_dir``'s runs); "" when none are recorded. The report stage runs last, so its own time is absent."""
+    from ..timings import markdown_table, read_timings
+
+    table = markdown_table(read_timings(Path(reports_dir).parent))
+    return f"\n## Stage times\n\nSeconds of each stage's last run under DVC (start-up included).\n\n{table}\n" if table else ""
