@@ -1,6 +1,9 @@
 """ganpipe: a reproducible, data-versioned pipeline that trains Keras GANs and reports on them."""
 
 import os
+import time
+
+STARTED = time.time()  # this process's start, near enough: a stage's recorded seconds count from here
 
 # TensorFlow's C++ start-up chatter (oneDNN, XLA service, CPU features) drowns the progress bar;
 # real errors still surface as Python exceptions. Set TF_CPP_MIN_LOG_LEVEL=0 to see it all.

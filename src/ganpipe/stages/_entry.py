@@ -1,4 +1,8 @@
-"""Shared command-line shell of the stages: common flags and one-line errors."""
+"""Shared command-line shell of the stages: common flags, one-line errors and warnings, the stage's time.
+
+:func:`run` filters TensorFlow's native noise out of stderr and shows Python warnings as one line
+(ganpipe.console), and under DVC records the stage's wall seconds in reports/timings/ (ganpipe.timings).
+"""
 
 from __future__ import annotations
 
@@ -20,15 +24,25 @@ def parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 def run(body: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:
     """Call ``body(args)``; turn a GanpipeError into one line on stderr and exit status 2."""
+    from ..console import quiet_stage_output
+    from ..timings import process_seconds, record_from_environment
+
     debug = args.debug or os.environ.get("GANPIPE_DEBUG", "") not in ("", "0")
+    quiet = quiet_stage_output()
+    status, code = "failed", 1
     try:
         body(args)
+        status, code = "ok", 0
     except GanpipeError as exc:
         if debug:
             traceback.print_exc()
         print(f"ganpipe: error: {exc}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM where a stage turns it into this
         print(f"ganpipe: interrupted ({exc})" if str(exc) else "ganpipe: interrupted", file=sys.stderr)
-        return 130
-    return 0
+        status, code = "interrupted", 130
+    finally:  # an unexpected exception still records the time; its traceback goes out after the filter stops
+        record_from_environment(process_seconds(), status)
+        if quiet is not None:
+            quiet.stop()
+    return code
