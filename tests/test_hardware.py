@@ -25,15 +25,16 @@ def test_precision_rule(arch, gpu, gpu_bf16, flags, expected):
     assert hardware.pick_precision(arch, gpu=gpu, gpu_bf16=gpu_bf16, flags=flags)[0] == expected
 
 
-@pytest.mark.parametrize("arch, gpu, flags, expected", [
-    ("dcgan64", False, AVX2, True),
-    ("dcgan64", False, AVX512, False),
-    ("dcgan64", True, AVX512, True),
-    ("dense", False, AVX512, True),
-    ("gauss1d", False, AVX2, True),
+@pytest.mark.parametrize("arch, model, gpu, flags, expected", [
+    ("dcgan64", {}, False, AVX2, True),
+    ("dcgan64", {"width": 16, "upsample": "resize"}, False, AVX2, False),
+    ("dcgan64", {}, False, AVX512, False),
+    ("dcgan64", {}, True, AVX512, True),
+    ("dense", {}, False, AVX512, True),
+    ("gauss1d", {}, False, AVX2, True),
 ])
-def test_xla_rule(arch, gpu, flags, expected):
-    assert hardware.pick_xla(arch, gpu=gpu, flags=flags)[0] is expected
+def test_xla_rule(arch, model, gpu, flags, expected):
+    assert hardware.pick_xla(arch, gpu=gpu, flags=flags, model=model)[0] is expected
 
 
 def test_resolve_makes_auto_concrete_and_says_why(tiny_train_cfg):
@@ -103,7 +104,7 @@ def probe_env(tmp_path, **more):
 
 
 def test_resolve_measures_once_caches_and_records_the_choice(anime_cfg, tmp_path, monkeypatch):
-    monkeypatch.setattr(hardware, "cpu_flags", lambda: AVX2)  # the rules would say XLA on here
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: AVX2)
     fake = FakeProbe({F32: hardware.Measurement(3.0, 0.15), F32_XLA: None})  # XLA given up: far slower
     cfg, note = hardware.resolve(anime_cfg, environ=probe_env(tmp_path), measure=fake)
     assert (cfg.precision, cfg.xla) == ("float32", False)
@@ -128,8 +129,8 @@ def test_resolve_falls_back_to_the_rules_and_says_why(anime_cfg, tmp_path, monke
                            "several devices"),
                           (anime_cfg, probe_env(tmp_path), "the probe measured nothing")]:
         resolved, note = hardware.resolve(cfg, environ=env, measure=fake)
-        assert (resolved.precision, resolved.xla) == ("float32", True), why
-        assert why in note and "convolutions on a CPU without AVX-512" in note
+        assert (resolved.precision, resolved.xla) == ("float32", False), why
+        assert why in note and "resize convolutions on a CPU run over 10x slower with XLA" in note
     assert len(fake.calls) == 1 and not (tmp_path / "auto.json").exists(), "nothing measured, nothing cached"
 
 
@@ -145,5 +146,5 @@ def test_a_damaged_cache_is_measured_again(anime_cfg, tmp_path, monkeypatch):
     (tmp_path / "auto.json").write_text("{not json")
     fake = FakeProbe({F32: hardware.Measurement(3.0, 0.15), F32_XLA: hardware.Measurement(30.0, 0.05)})
     cfg, _ = hardware.resolve(anime_cfg, environ=probe_env(tmp_path), measure=fake)
-    assert cfg.xla is True and len(fake.calls) == 1
+    assert cfg.xla is True and len(fake.calls) == 1  # measured 3x faster over 1,600 steps: against the rules
     assert json.loads((tmp_path / "auto.json").read_text())["version"] == hardware.CACHE_VERSION

@@ -29,7 +29,9 @@ measurement, once per machine:
      batch-64 DCGAN step 1.59x faster than float32 on an AVX512_BF16 CPU), else ``float32``
      (dense networks this small gain nothing: 112 against 142 steps/s there);
    - ``xla``: on for dense networks (1.4x faster on both CPUs measured) and on GPUs; for
-     convolutional networks on a CPU, on only without AVX-512.
+     convolutional networks on a CPU, off with resize upsampling (over 10x slower with XLA on Zen 4,
+     and 12x on an AVX2 EPYC by this probe), and for transposed convolutions on only without
+     AVX-512 (the original DCGAN: 1.62x on AVX2, 0.73x on AVX-512).
 
 :func:`resolve` returns the concrete config and one line saying what was chosen and why (with the
 measurements): the train stage prints it and records it with the run.
@@ -146,15 +148,17 @@ def pick_precision(arch: str, *, gpu: bool, gpu_bf16: bool, flags) -> tuple[str,
     return "float32", "the CPU has no bfloat16 units"
 
 
-def pick_xla(arch: str, *, gpu: bool, flags) -> tuple[bool, str]:
+def pick_xla(arch: str, *, gpu: bool, flags, model=None) -> tuple[bool, str]:
     """(xla, why) for ``xla: auto`` by the rules."""
     if arch not in CONVOLUTIONAL:
         return True, f"{arch} is dense"
     if gpu:
         return True, "on a GPU"
+    if (model or {}).get("upsample", "transpose") == "resize":
+        return False, "resize convolutions on a CPU run over 10x slower with XLA (AVX2 and AVX-512 alike)"
     if "avx512f" in flags:
         return False, "convolutions on an AVX-512 CPU run faster without XLA"
-    return True, "convolutions on a CPU without AVX-512 run faster with XLA"
+    return True, "transposed convolutions on a CPU without AVX-512 run faster with XLA"
 
 
 def candidates(cfg, *, gpu: bool, gpu_bf16: bool, flags) -> list[Candidate]:
@@ -174,7 +178,7 @@ def candidates(cfg, *, gpu: bool, gpu_bf16: bool, flags) -> list[Candidate]:
 def rules_pick(cfg, *, gpu: bool, gpu_bf16: bool, flags) -> Candidate:
     precision = cfg.precision if cfg.precision != "auto" else \
         pick_precision(cfg.arch, gpu=gpu, gpu_bf16=gpu_bf16, flags=flags)[0]
-    xla = cfg.xla if cfg.xla != "auto" else pick_xla(cfg.arch, gpu=gpu, flags=flags)[0]
+    xla = cfg.xla if cfg.xla != "auto" else pick_xla(cfg.arch, gpu=gpu, flags=flags, model=cfg.model)[0]
     return Candidate(precision, xla)
 
 
@@ -415,7 +419,7 @@ def resolve(cfg, *, image_shape=None, environ=os.environ, measure=probe, now=tim
         if cfg.precision == "auto":
             whys.append(pick_precision(cfg.arch, gpu=gpu, gpu_bf16=gpu_bf16, flags=flags)[1])
         if cfg.xla == "auto":
-            whys.append(pick_xla(cfg.arch, gpu=gpu, flags=flags)[1])
+            whys.append(pick_xla(cfg.arch, gpu=gpu, flags=flags, model=cfg.model)[1])
         how += ": " + "; ".join(whys)
     changes, chosen = {}, []
     if cfg.precision == "auto":
