@@ -15,8 +15,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-pipeline: install            ## run the whole DVC pipeline (dvc repro)
-	dvc repro
+pipeline: install            ## run the whole DVC pipeline (dvc repro), then each stage's seconds
+	@start=$$(date +%s.%N); dvc repro; status=$$?; python -m ganpipe.timings --since $$start; exit $$status
 
 test: install                ## the test suite (fast: tiny real data, a few real training steps)
 	python -m pytest -q -rs -m "not slow"
@@ -27,7 +27,7 @@ test-slow: install           ## only the slow tests: the whole DAG, DVC remote c
 test-all: install            ## also the slow tests
 	python -m pytest -q -rs
 
-bench: install               ## speed figures: seed recipe vs ganpipe's trainer, data preparation
+bench: install               ## speed figures: the seed recipes vs ganpipe's trainer (dense GAN, DCGAN), data preparation
 	python benchmarks/bench_train.py
 
 clean-venv:

@@ -12,7 +12,7 @@ for as many steps as fit in ``--budget`` seconds, scoring snapshots on the way (
 and EMA), and its exported generator is scored like the evaluate_faces stage does: face FID against
 half the real faces (the other half gives the floor) and the share of faces animeface detects.
 Needs the prepared faces (data/anime) and the face_features model (models/face_features):
-``dvc repro face_features``.
+``dvc repro face_features`` (without them it says so and stops). Without ``--variant``, the section as it is.
 """
 
 from __future__ import annotations
@@ -43,12 +43,18 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--budget", type=float, default=150.0, help="training seconds per variant")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--variant", action="append", required=True, help="NAME:key=value;key=value")
+    p.add_argument("--variant", action="append", default=None,
+                   help="NAME:key=value;key=value (default: settings:, the section as it is)")
     p.add_argument("--data", type=Path, default=REPO / "data" / "anime")
     p.add_argument("--features", type=Path, default=REPO / "models" / "face_features")
     p.add_argument("--every", type=int, default=50, help="steps between scored snapshots")
     p.add_argument("--steps", type=int, default=0, help="train this many steps instead of for --budget seconds")
     args = p.parse_args(argv)
+    missing = [str(path) for path in (args.data, args.features) if not path.exists()]
+    if missing:
+        print(f"anime_variants: skipped: needs {', '.join(missing)} (dvc repro face_features)")
+        return 0
+    variants = args.variant or ["settings:"]
 
     import keras
 
@@ -70,7 +76,7 @@ def main(argv=None) -> int:
 
     scorer = scorer_for(args.data, features_dir=args.features)
     table = []
-    for name, changes in map(parse_variant, args.variant):
+    for name, changes in map(parse_variant, variants):
         for seed in args.seeds:
             cfg, _ = hardware.resolve(dataclasses.replace(base, seed=seed, **changes))
             generator, discriminator = build_networks(cfg, faces.shape[1:], seed=seed)

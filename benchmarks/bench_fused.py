@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--full", action="store_true", help="keep the section's EMA and augmentation")
-    p.add_argument("--data", type=Path, default=REPO / "data" / "mnist")
+    p.add_argument("--data", type=Path, default=None, help="prepared digits (default data/mnist, else the offline ones)")
     args = p.parse_args(argv)
 
     import keras
@@ -39,7 +39,9 @@ def main(argv=None) -> int:
     from ganpipe.training.gan import ArraySampler, build_gan
     from ganpipe.training.networks import build_networks
 
-    images = load_training_images(args.data)
+    from inputs import mnist_folder
+
+    images = load_training_images(mnist_folder(args.data))
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
     cfg = dataclasses.replace(cfg, eval_interval=0, **({} if args.full else dict(ema_half_life=0.0, augment=())))
     gans = {}

@@ -1,14 +1,16 @@
 """Stage wall times, before and after, side by side: this checkout against another one.
 
-    git worktree add /tmp/before <commit>
-    python benchmarks/bench_stages.py --before /tmp/before [--repeats 3] [--stages train@mnist train@anime]
+    python benchmarks/bench_stages.py [--before HEAD|<commit>|<folder>] [--repeats 3] [--stages train@mnist train@anime]
 
 Each stage runs as its own command (``python -m ganpipe.stages.<stage> ...``), with each checkout's
 ``src`` on the import path and its own params.yaml, on this checkout's prepared inputs (data/,
 models/judge, models/face_features: ``dvc repro`` first), writing into a temporary folder. The two
 checkouts alternate, ``--repeats`` times, so both see the same machine; this host's run-to-run noise
 exceeds 20%, hence the repeats and medians. The seconds are the whole process, start-up included,
-as ``dvc repro`` pays them. Ends with the CPU (model, AVX-512/BF16 or AVX2 only).
+as ``dvc repro`` pays them. Ends with the CPU (model, AVX-512/BF16 or AVX2 only). ``--before`` is a
+checkout's folder or a git revision exported into a temporary folder (default HEAD: the working tree
+against its last commit). A stage whose inputs are not prepared yet is skipped with a line saying
+which ``dvc repro`` target makes them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ from machine import cpu_line
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("make_anime_demo", "prepare_anime", "train@mnist", "train@anime", "train@gauss1d")
+CHOICES = (*STAGES, "prepare_gauss1d")
+# what each stage reads from this checkout, and the dvc.yaml stage that writes it
+NEEDS = {"prepare_anime": {"data/raw/anime_demo": "make_anime_demo"},
+         "train@mnist": {"data/mnist": "prepare_mnist", "models/judge": "judge"},
+         "train@anime": {"data/anime": "prepare_anime", "models/face_features": "face_features"},
+         "train@gauss1d": {"data/gauss1d": "prepare_gauss1d"}}
 DATA = {"mnist": "data/mnist", "anime": "data/anime", "gauss1d": "data/gauss1d"}
 
 
@@ -34,6 +42,8 @@ def command(stage: str, checkout: Path, out: Path) -> list[str]:
     py = [sys.executable, "-m", f"ganpipe.stages.{stage.split('@')[0]}", "--params", str(checkout / "params.yaml")]
     if stage == "make_anime_demo":
         return py + ["--out", str(out / "demo")]
+    if stage == "prepare_gauss1d":
+        return py + ["--out", str(out / "gauss1d")]
     if stage == "prepare_anime":
         return py + ["--out", str(out / "anime"), "--preview", str(out / "preview.png"),
                      "--metrics", str(out / "faces.json")]
@@ -58,12 +68,18 @@ def run_once(stage: str, checkout: Path) -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--before", type=Path, required=True, help="the other checkout (a git worktree of an earlier commit)")
-    p.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
+    p.add_argument("--before", default="HEAD", help="the other checkout's folder, or a git revision (default HEAD)")
+    p.add_argument("--stages", nargs="+", default=list(STAGES), choices=CHOICES)
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args(argv)
-    checkouts = {"before": args.before.resolve(), "after": REPO}
+    from inputs import checkout
+
+    checkouts = {"before": checkout(args.before), "after": REPO}
     for stage in args.stages:
+        missing = {path: maker for path, maker in NEEDS.get(stage, {}).items() if not (REPO / path).exists()}
+        if missing:
+            print(f"{stage:16s} skipped: needs {', '.join(missing)} (dvc repro {' '.join(sorted(set(missing.values())))})")
+            continue
         times = {side: [] for side in checkouts}
         for _ in range(args.repeats):
             for side, checkout in checkouts.items():
