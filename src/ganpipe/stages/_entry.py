@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import traceback
+import warnings
 from typing import Callable
 
 from ..errors import GanpipeError
@@ -28,6 +29,7 @@ def run(body: Callable[[argparse.Namespace], None], args: argparse.Namespace) ->
     from ..timings import process_seconds, record_from_environment
 
     debug = args.debug or os.environ.get("GANPIPE_DEBUG", "") not in ("", "0")
+    shown = warnings.showwarning  # put back at the end: tests and notebooks call stages in-process
     quiet = quiet_stage_output()
     status, code = "failed", 1
     try:
@@ -45,4 +47,5 @@ def run(body: Callable[[argparse.Namespace], None], args: argparse.Namespace) ->
         record_from_environment(process_seconds(), status)
         if quiet is not None:
             quiet.stop()
+        warnings.showwarning = shown
     return code
