@@ -73,3 +73,10 @@ def test_too_few_seeds_says_so():
                                            ([10000.0, 9000.0], "9500 ± 7.1e+02 (9000–10000)")])
 def test_spread(values, shown):
     assert seeds.spread(values) == shown
+
+
+def test_a_runs_own_noise_is_not_summarised_over_seeds():
+    from ganpipe.seeds import metric_name
+
+    assert metric_name("reports/mnist/quality.json", "domain_fid") == "mnist/domain_fid"
+    assert metric_name("reports/mnist/quality.json", "domain_fid_std") is None

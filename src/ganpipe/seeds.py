@@ -64,6 +64,8 @@ def metric_name(path: str, key: str) -> str | None:
         return None
     if parts[-1] == "metrics.json" and key not in TRAINING_KEYS:
         return None
+    if key.endswith("_std"):  # one run's sampling noise; the spread over seeds is what is summarised
+        return None
     return f"{parts[-2]}/{key}"
 
 
