@@ -12,8 +12,8 @@ from ganpipe.config import FaceFeaturesConfig, PrepareAnimeConfig
 from ganpipe.data import anime_demo
 from ganpipe.data.faces import extract_faces, write_faces
 from ganpipe.evaluation import metrics
-from ganpipe.evaluation.face_features import face_features, train_face_features
-from ganpipe.evaluation.faces import detected_share, evaluate_faces, split_real, to_uint8
+from ganpipe.evaluation.face_features import face_features, feature_width, train_face_features
+from ganpipe.evaluation.faces import HEADLINE, detected_share, evaluate_faces, split_real, to_uint8
 from ganpipe.stages import evaluate_faces as evaluate_faces_stage
 from ganpipe.stages import face_features as face_features_stage
 
@@ -57,7 +57,7 @@ def test_feature_extractor_is_seeded_and_features_have_the_bottleneck_width(real
     for a, b in zip(extractor.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
     feats = face_features(extractor, real_faces, batch_size=7)  # batches must not change anything
-    assert feats.shape == (len(real_faces), 16) and feats.dtype == np.float64
+    assert feats.shape == (len(real_faces), feature_width(16)) and feats.dtype == np.float64
     np.testing.assert_allclose(feats, face_features(extractor, real_faces), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="divisible by 8"):
         train_face_features(real_faces[:, :60, :60], epochs=1, batch_size=4, feature_dim=4, seed=0)
@@ -82,7 +82,14 @@ def test_evaluate_faces_orders_real_generated_and_untrained(real_faces, extracto
     assert r["real"]["detected_share"] >= 0.85 and r["detected_share"] >= 0.85
     assert r["untrained"]["detected_share"] == 0.0
     assert r["untrained"]["face_fid"] > 3 * max(r["face_fid"], r["real"]["face_fid"])
-    assert set(r) == {"face_fid", "detected_share", "compared", "real", "untrained"}
+    assert r["untrained"]["face_kid"] > max(r["face_kid"], r["real"]["face_kid"]) + 3 * r["untrained"]["face_kid_std"]
+    assert set(r) == {*HEADLINE, "compared", "real", "untrained"}
+    assert set(r["real"]) == set(r["untrained"]) == set(HEADLINE)
+    for scores in (r, r["real"], r["untrained"]):  # every distance comes with its noise
+        assert scores["face_fid_std"] > 0 and scores["face_kid_std"] > 0
+    # real faces cover each other (the split-half recall: the diversity floor); noise covers nothing
+    assert r["real"]["precision"] > 0.5 and r["real"]["recall"] > 0.5
+    assert r["untrained"]["precision"] == 0.0 and r["untrained"]["recall"] == 0.0
 
 
 def test_split_real_gives_disjoint_sets_and_refuses_too_few():
@@ -113,9 +120,10 @@ def test_stages_train_extractor_and_score_a_trained_generator(tmp_path, real_fac
                                                models_dir=tmp_path / "m", reports_dir=tmp_path / "r")
     saved = json.loads((tmp_path / "r" / "quality.json").read_text())
     details = json.loads((tmp_path / "r" / "quality_details.json").read_text())
-    assert saved == {"face_fid": r["face_fid"], "detected_share": r["detected_share"]}  # DVC metrics: headline only
+    assert saved == {key: r[key] for key in HEADLINE}  # DVC metrics: headline only
     assert {**saved, **details} == r and r["compared"] == 12
-    assert set(r) == {"face_fid", "detected_share", "compared", "real", "untrained"}
+    assert set(r) == {*HEADLINE, "compared", "real", "untrained"}
+    assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1 and r["face_fid_std"] > 0
     assert np.isfinite(r["face_fid"]) and r["face_fid"] > 0 and r["detected_share"] in (0.0, 0.25, 0.5, 0.75, 1.0)
     assert r["real"]["detected_share"] >= 0.75
     assert r["real"]["face_fid"] < r["untrained"]["face_fid"]

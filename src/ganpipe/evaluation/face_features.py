@@ -1,11 +1,23 @@
-"""The face feature extractor: the encoder of a small convolutional autoencoder trained on the real faces.
+"""The picture scorer's feature extractor: a small convolutional autoencoder trained on the real pictures,
+read at every scale of its encoder.
 
 Why an autoencoder: the usual FID network (Inception on ImageNet) cannot be downloaded here and
 describes photographs, not drawn faces; a randomly initialised network only measures colour and
-texture statistics. An autoencoder needs no labels, is trained (seeded) on the very faces the GANs
-learn from, and must encode what distinguishes one face from another (hair, eyes, skin, layout)
-to rebuild it. Like the digit judge it is a DVC output, trained once per face set and then frozen,
-so every anime experiment is measured in the same feature space.
+texture statistics. An autoencoder needs no labels, is trained (seeded) on the very pictures the GANs
+learn from, and must encode what distinguishes one picture from another (hair, eyes, skin, layout)
+to rebuild it. Like the digit judge it is a DVC output, trained once per picture set and then frozen,
+so every experiment on those pictures is measured in the same feature space.
+
+Why every scale: the bottleneck of an autoencoder trained on squared error encodes the low
+frequencies, so a blur of a picture lands next to the picture (blurred faces, and a 100-step
+generator's coloured blobs, scored like real ones). The features are the bottleneck plus, for each
+of the three encoder convolutions, each channel's mean and mean square over the picture: the first
+convolution's filters respond to edges and fine strokes, so their energy falls under blur and rises
+under noise, while the deeper ones and the bottleneck keep layout and colour. Every feature is
+standardised by its mean and standard deviation over the real pictures (a ``Normalization`` layer in
+the saved model), so no group of features dominates the distances by its units.
+docs/quality.md ("The picture scorer") has the validation: graded corruptions, mixed halves, dropped
+hair colours, briefly trained generators, another picture set, and two independently trained scorers.
 """
 
 from __future__ import annotations
@@ -19,31 +31,63 @@ from .judge import scale
 
 FEATURES_LAYER = "features"
 FEATURES_FILE = "autoencoder.keras"  # in the face_features stage's model folder
+CODE_LAYER = "code"
+ENCODER_LAYERS = ("encoder_1", "encoder_2", "encoder_3")  # the activations read at every scale
+ENCODER_FILTERS = (32, 64, 128)
 
 
 def build_face_autoencoder(*, image_shape: tuple[int, ...], feature_dim: int) -> keras.Model:
-    """Images in [-1, 1] -> their reconstruction, through a ``feature_dim``-wide bottleneck named "features"."""
+    """Images in [-1, 1] -> their reconstruction, through a ``feature_dim``-wide bottleneck named "code";
+    the encoder's activations are the layers :data:`ENCODER_LAYERS`."""
     img = keras.Input(shape=image_shape, name="image")
     x = img
-    for filters in (32, 64, 128):
+    for filters, name in zip(ENCODER_FILTERS, ENCODER_LAYERS):
         x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
-        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        x = layers.LeakyReLU(negative_slope=0.2, name=name)(x)
     side = image_shape[0] // 8
     x = layers.Flatten()(x)
-    code = layers.Dense(feature_dim, name=FEATURES_LAYER)(x)
-    y = layers.Dense(side * side * 128)(code)
+    code = layers.Dense(feature_dim, name=CODE_LAYER)(x)
+    y = layers.Dense(side * side * ENCODER_FILTERS[-1])(code)
     y = layers.LeakyReLU(negative_slope=0.2)(y)
-    y = layers.Reshape((side, side, 128))(y)
-    for filters in (64, 32):
+    y = layers.Reshape((side, side, ENCODER_FILTERS[-1]))(y)
+    for filters in ENCODER_FILTERS[-2::-1]:
         y = layers.Conv2DTranspose(filters, 4, strides=2, padding="same")(y)
         y = layers.LeakyReLU(negative_slope=0.2)(y)
-    out = layers.Conv2DTranspose(image_shape[-1], 4, strides=2, padding="same", activation="tanh")(y)
+    out = layers.Conv2DTranspose(image_shape[-1], 4, strides=2, padding="same", activation="tanh",
+                                 name="reconstruction")(y)
     return keras.Model(img, out, name="face_autoencoder")
+
+
+def _raw_features(autoencoder: keras.Model) -> keras.KerasTensor:
+    """The bottleneck, then each encoder activation's per-channel mean and mean square (unscaled)."""
+    parts = [autoencoder.get_layer(CODE_LAYER).output]
+    for name in ENCODER_LAYERS:
+        act = autoencoder.get_layer(name).output
+        parts.append(layers.GlobalAveragePooling2D(name=f"{name}_mean")(act))
+        parts.append(layers.GlobalAveragePooling2D(name=f"{name}_square")(layers.Multiply()([act, act])))
+    return layers.Concatenate(name="multiscale")(parts)
+
+
+def feature_width(feature_dim: int) -> int:
+    """How many features :func:`face_features` gives for a bottleneck of ``feature_dim``."""
+    return feature_dim + 2 * sum(ENCODER_FILTERS)
+
+
+def with_features(autoencoder: keras.Model, faces: np.ndarray, batch_size: int = 256) -> keras.Model:
+    """The scorer to save: ``autoencoder``'s image -> [reconstruction, features], the features (layer
+    "features") standardised by their mean and variance over ``faces`` (uint8 or [-1, 1] floats)."""
+    raw = keras.Model(autoencoder.input, _raw_features(autoencoder))
+    values = np.concatenate([keras.ops.convert_to_numpy(raw(scale(faces[i:i + batch_size]), training=False))
+                             for i in range(0, len(faces), batch_size)]).astype(np.float64)
+    norm = layers.Normalization(mean=values.mean(0), variance=np.maximum(values.var(0), 1e-12),
+                                name=FEATURES_LAYER)
+    return keras.Model(autoencoder.input, [autoencoder.output, norm(raw.output)], name="face_scorer")
 
 
 def train_face_features(faces: np.ndarray, *, epochs: int, batch_size: int, feature_dim: int, seed: int
                         ) -> tuple[keras.Model, float]:
-    """Fit a fresh autoencoder on uint8 faces (N, S, S, 3), seeded; return it and its final mean squared error."""
+    """Fit a fresh autoencoder on uint8 faces (N, S, S, 3), seeded; return the scorer (:func:`with_features`)
+    and the autoencoder's final mean squared error."""
     if faces.ndim != 4 or faces.shape[1] % 8 or faces.shape[1] != faces.shape[2]:
         raise ValueError(f"expected square faces with a side divisible by 8, got {faces.shape}")
     keras.utils.set_random_seed(seed)
@@ -52,11 +96,12 @@ def train_face_features(faces: np.ndarray, *, epochs: int, batch_size: int, feat
     x = scale(faces)
     fit = model.fit(x, x, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
                     callbacks=[fit_progress("face_features", epochs)])
-    return model, float(fit.history["loss"][-1])
+    return with_features(model, x), float(fit.history["loss"][-1])
 
 
 def face_features(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Bottleneck features (n, feature_dim) float64 of images (uint8, or float in [-1, 1]), in batches."""
+    """Standardised multi-scale features (n, :func:`feature_width`) float64 of images (uint8, or float in
+    [-1, 1]), in batches; ``model`` is the scorer :func:`train_face_features` returns (or loaded)."""
     encoder = keras.Model(model.input, model.get_layer(FEATURES_LAYER).output)
     parts = [keras.ops.convert_to_numpy(encoder(scale(images[i:i + batch_size]), training=False))
              for i in range(0, len(images), batch_size)]
