@@ -1,5 +1,6 @@
-"""Quality of an anime-face GAN: distance to the real faces in the face feature space, and how many
-generated faces animeface still recognises; real faces give the floor, an untrained generator the ceiling."""
+"""Quality of an anime-face GAN: distance to the real faces in the picture scorer's feature space (FID and
+KID, each with its noise; precision and recall), and how many generated faces animeface still
+recognises; real faces give the floor, an untrained generator the ceiling."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from . import metrics
 from .face_features import face_features
 
 # the numbers `dvc exp show` tabulates (quality.json); the rest goes to quality_details.json
-HEADLINE = ("face_fid", "detected_share")
+HEADLINE = ("face_fid", "face_fid_std", "face_kid", "face_kid_std", "precision", "recall", "detected_share")
 
 # animeface misses faces that fill the whole picture: measured on 100 real 64x64 crops, it found 71
 # as they are and all 100 when each crop is doubled in size and given a 32-pixel white border
@@ -48,23 +49,66 @@ def split_real(faces: np.ndarray, count: int, seed: int = 0) -> tuple[np.ndarray
 
 
 def evaluate_faces(extractor, generated: np.ndarray, untrained: np.ndarray, faces: np.ndarray, *,
-                   detect_samples: int, threshold: float) -> dict:
+                   detect_samples: int, threshold: float, seed: int = 0) -> dict:
     """Metrics of ``generated`` faces against real ``faces`` (uint8), with real and untrained baselines.
 
     The reference is a random half-sized set of real faces; the floor compares a disjoint set of real
-    faces of the same size with it; generated and untrained sets are cut to that size too, so all
-    three distances come from equally large samples. Detection runs on the first ``detect_samples`` of each.
+    faces of the same size with it; generated and untrained sets are cut to that size too, so every
+    distance comes from equally large samples. Per set: ``face_fid`` ± ``face_fid_std`` (bootstrap),
+    ``face_kid`` ± ``face_kid_std`` (over random subsets of half the set), ``precision`` and ``recall``
+    (k = 3; the floor's ``recall`` is the real faces' own split-half recall: the diversity to reach),
+    ``detected_share`` (on the first ``detect_samples``). ``seed`` draws the bootstrap and the subsets.
     """
     count = min(len(generated), len(untrained), len(faces) // 2)
     reference, other = split_real(faces, count)
     f_ref = face_features(extractor, reference)
 
     def scored(images):
-        return {"face_fid": round(metrics.frechet_distance(face_features(extractor, images[:count]), f_ref), 4),
-                "detected_share": round(detected_share(images[:detect_samples], threshold=threshold), 4)}
+        # KID subsets of half the set: subsets as large as the set would all be the set itself (no spread)
+        result = metrics.feature_scores(face_features(extractor, images[:count]), f_ref, prefix="face_",
+                                        seed=seed, subset_size=max(2, count // 2))
+        result["detected_share"] = round(detected_share(images[:detect_samples], threshold=threshold), 4)
+        return result
 
     result = scored(generated)
     result["compared"] = int(count)
     result["real"] = scored(other)
     result["untrained"] = scored(untrained)
     return result
+
+
+# --- known cases for validating a picture scorer (benchmarks/validate_faces.py, tests) ---------------------
+
+def mixed_halves(faces: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Chimeras: the top half of each face over the bottom half of another (a random derangement, seeded).
+    Same shape and dtype as ``faces`` (n, S, S, C)."""
+    n = len(faces)
+    rng = np.random.default_rng(seed)
+    shift = rng.integers(1, n) if n > 1 else 0  # a rotation of a permutation: no face meets itself
+    order = rng.permutation(n)
+    partner = np.empty(n, int)
+    partner[order] = order[(np.arange(n) + shift) % n]
+    out = faces.copy()
+    half = faces.shape[1] // 2
+    out[:, half:] = faces[partner, half:]
+    return out
+
+
+def hair_colour_groups(faces: np.ndarray, groups: int, *, rows: int = 12, seed: int = 0) -> np.ndarray:
+    """Group labels (n,) int in [0, groups), largest group first: k-means (seeded) on the mean colour of
+    each face's top ``rows`` rows, where the hair is in an anime-face crop."""
+    from scipy.cluster.vq import kmeans2
+
+    top = faces[:, :rows].reshape(len(faces), -1, faces.shape[-1]).astype(np.float64).mean(1)
+    _, labels = kmeans2(top, groups, seed=np.random.default_rng(seed), minit="++")
+    by_size = np.argsort(-np.bincount(labels, minlength=groups), kind="stable")
+    return np.argsort(by_size)[labels]
+
+
+def without_groups(faces: np.ndarray, labels: np.ndarray, dropped: int, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` faces drawn with replacement (seeded) from those whose label is ``dropped`` or more: the
+    set missing the ``dropped`` largest groups (``dropped`` = 0: all groups, the baseline)."""
+    pool = np.flatnonzero(labels >= dropped)
+    if not len(pool):
+        raise ValueError(f"no face left after dropping {dropped} groups")
+    return faces[np.random.default_rng(seed).choice(pool, count, replace=True)]
