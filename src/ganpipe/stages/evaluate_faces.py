@@ -1,9 +1,10 @@
 """Stage evaluate_faces@<experiment>: score an anime-face GAN; reports/<experiment>/quality.json.
 
-Face FID: Fréchet distance between generated and real faces in the face autoencoder's feature
-space (stage face_features). Detected share: how many generated faces animeface recognises.
-Both come with the same numbers for real faces (floor) and for an untrained generator (ceiling), which
-go to quality_details.json beside it, with the number of faces compared.
+Face FID ± its bootstrap std and face KID ± its std over subsets: distances between generated and real
+faces in the picture scorer's feature space (stage face_features); precision and recall in that space
+(fidelity and diversity); detected share: how many generated faces animeface recognises. All come with
+the same numbers for real faces (floor; its recall is the real faces' own split-half recall) and for an
+untrained generator (ceiling), which go to quality_details.json beside it, with the number of faces compared.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ def main(argv=None) -> int:
         cfg = load_section(args.params, "evaluate_faces", EvaluateFacesConfig)
         r = evaluate_face_run(cfg, data_dir=args.data, features_dir=args.features, models_dir=args.models,
                               reports_dir=args.reports)
-        print(f"evaluate_faces {args.experiment}: face FID {r['face_fid']:.2f} (real {r['real']['face_fid']:.2f}, "
-              f"untrained {r['untrained']['face_fid']:.2f}), animeface finds {r['detected_share']:.1%} "
+        print(f"evaluate_faces {args.experiment}: face FID {r['face_fid']:.2f} ± {r['face_fid_std']:.2f} "
+              f"(real {r['real']['face_fid']:.2f}, untrained {r['untrained']['face_fid']:.2f}), recall "
+              f"{r['recall']:.2f} (real {r['real']['recall']:.2f}), animeface finds {r['detected_share']:.1%} "
               f"(real {r['real']['detected_share']:.1%}, untrained {r['untrained']['detected_share']:.1%})")
 
     return _entry.run(body, p.parse_args(argv))
