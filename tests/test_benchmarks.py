@@ -42,7 +42,11 @@ def test_the_speed_scripts_are_all_here():
     assert set(SMALLEST) <= scripts
 
 
-@pytest.mark.parametrize("script", sorted(SMALLEST))
+# each of these takes 1.5-3.5 minutes at its smallest on 2 shared cores (TensorFlow's start-up and compiles)
+QUICK = {"bench_stages.py"}
+
+
+@pytest.mark.parametrize("script", [s if s in QUICK else pytest.param(s, marks=pytest.mark.slow) for s in sorted(SMALLEST)])
 def test_benchmark_runs_and_prints_its_figures(script, tmp_path):
     args, expected = SMALLEST[script]
     env = {**os.environ, "GANPIPE_AUTO": "rules", "GANPIPE_AUTO_CACHE": str(tmp_path / "auto.json"),
