@@ -71,15 +71,15 @@ def run_training(cfg: TrainConfig, *, data_dir, models_dir, reports_dir, checkpo
     if distribute.is_chief(strategy):
         return _train(cfg, strategy, data_dir=data_dir, models_dir=models_dir, reports_dir=reports_dir,
                       checkpoint_dir=checkpoint_dir, name=name, progress=progress, where=where, callbacks=callbacks,
-                      scorers=scorers)
+                      scorers=scorers, auto=chosen)
     with tempfile.TemporaryDirectory(prefix="ganpipe-worker-") as scratch:  # TF's pattern for non-chief workers
         return _train(cfg, strategy, data_dir=data_dir, models_dir=Path(scratch) / "models",
                       reports_dir=Path(scratch) / "reports", checkpoint_dir=checkpoint_dir, name=name,
-                      progress=False, where=where, callbacks=callbacks, writer=False, scorers=scorers)
+                      progress=False, where=where, callbacks=callbacks, writer=False, scorers=scorers, auto=chosen)
 
 
 def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, checkpoint_dir, name, progress, where,
-           callbacks, scorers, writer=True) -> TrainResult:
+           callbacks, scorers, writer=True, auto=None) -> TrainResult:
     from ..data.training import load_training_images
     from ..reporting.figures import renderer_for
     from ..reporting.live import live_session
@@ -191,6 +191,8 @@ def _train(cfg: TrainConfig, strategy, *, data_dir, models_dir, reports_dir, che
               "resumed_from_step": resumed}
     if snapshots is not None:
         timing["scoring_s"] = round(snapshots.seconds, 2)
+    if auto:  # what xla/precision: auto became on this machine, and why (it changes the numbers)
+        timing["auto"] = auto
     write_json_atomic(reports_dir / "timing.json", timing)
     exported, beside = exported_generators(gan, snapshots)
     save_models(models_dir, exported, discriminator, spec=spec, extra=beside)
