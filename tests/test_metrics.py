@@ -191,3 +191,10 @@ def test_feature_scores_name_every_number_and_its_noise():
     scores = metrics.feature_scores(rng.normal(size=(600, 8)), rng.normal(size=(500, 8)), prefix="domain_")
     assert set(scores) == {"domain_fid", "domain_fid_std", "domain_kid", "domain_kid_std", "precision", "recall"}
     assert all(isinstance(v, float) for v in scores.values())
+
+
+def test_kid_spread_is_never_zero_for_small_sets():
+    """Subsets as large as both sets would all be the same draw: the spread must still show the noise."""
+    rng = np.random.default_rng(4)
+    mean, std = metrics.kid(rng.normal(size=(300, 8)), rng.normal(size=(300, 8)), subsets=10, subset_size=1000)
+    assert std > 0

@@ -197,8 +197,8 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, *, subsets: int = 50, su
         seed: int = 0) -> tuple[float, float]:
     """Kernel Inception Distance (Bińkowski et al. 2018): (mean, std) over ``subsets`` random subsets.
 
-    Each subset draws ``subset_size`` features of each set without replacement (at most the smaller
-    set's size) and takes the unbiased estimate of the squared MMD under the cubic polynomial kernel
+    Each subset draws ``subset_size`` features of each set without replacement (at most half the
+    smaller set's size) and takes the unbiased estimate of the squared MMD under the cubic polynomial kernel
     (x.y / d + 1)^3. Unbiased at any n: a real-vs-real KID is about 0 (it can be slightly negative).
     The kernel matrices are computed once (sets of up to :data:`KID_MAX_SET` features; larger sets are
     cut to that at random), so many subsets cost only sums.
@@ -209,8 +209,10 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, *, subsets: int = 50, su
     rng = np.random.default_rng(seed)
     a = a[rng.choice(len(a), KID_MAX_SET, replace=False)] if len(a) > KID_MAX_SET else a
     b = b[rng.choice(len(b), KID_MAX_SET, replace=False)] if len(b) > KID_MAX_SET else b
-    m = int(min(subset_size, len(a), len(b)))
-    if m < 2:
+    # at most half of the smaller set, so the subsets differ and their spread is the sampling noise
+    # (a subset as large as both sets is the same every time: a spread of 0)
+    m = int(min(subset_size, max(2, min(len(a), len(b)) // 2)))
+    if min(len(a), len(b)) < 2:
         raise ValueError(f"KID needs at least 2 features per set, got {len(a)} and {len(b)}")
     d = a.shape[1]
 
