@@ -43,7 +43,7 @@ def test_shuffled_real_images_score_like_real_digits(judge_dir, mnist_dir):
     assert result["inception_score"] > 5 and result["modes"] == 10  # a 3-pass judge; the pipeline's (12) gives more
     assert result["domain_fid"] < 1e-6  # the same images as the reference set
     # the unbiased KID of a set against itself is slightly negative (no pair of an image with itself)
-    assert result["domain_kid"] <= 0 and result["precision"] == result["recall"] == 1.0
+    assert result["domain_kid"] <= 0 and result["domain_precision"] == result["domain_recall"] == 1.0
     assert result["untrained"]["domain_fid"] > 50 * max(result["real"]["domain_fid"], 0.01)
     # test images are as close to train as test images are: the class quantile, z near 0 (judged
     # classes are not quite the labels), far from the untrained generator's noise
@@ -95,10 +95,10 @@ def test_evaluate_stage_on_an_untrained_generator(tmp_path, judge_dir, mnist_dir
     assert code == 0, capsys.readouterr().err
     # quality.json (DVC metrics): the headline numbers only; floors, ceilings and histograms beside it
     quality = json.loads((tmp_path / "reports" / "quality.json").read_text())
-    assert set(quality) == {"domain_fid", "domain_fid_std", "domain_kid", "domain_kid_std", "precision", "recall",
+    assert set(quality) == {"domain_fid", "domain_fid_std", "domain_kid", "domain_kid_std", "domain_precision", "domain_recall",
                             "inception_score", "modes", "largest_class", "memorised_share"}
     assert quality["domain_fid_std"] > 0 and quality["domain_kid"] > 10 * quality["domain_kid_std"]
-    assert quality["precision"] < 0.05  # noise images lie outside the real digits' manifold
+    assert quality["domain_precision"] < 0.05  # noise images lie outside the real digits' manifold
     details = json.loads((tmp_path / "reports" / "quality_details.json").read_text())
     assert set(details) == {"confident_share", "class_histogram", "copying_z", "copy_thresholds",
                             "memorised_share_class_blind", "real", "untrained"}

@@ -88,8 +88,8 @@ def test_evaluate_faces_orders_real_generated_and_untrained(real_faces, extracto
     for scores in (r, r["real"], r["untrained"]):  # every distance comes with its noise
         assert scores["face_fid_std"] > 0 and scores["face_kid_std"] > 0
     # real faces cover each other (the split-half recall: the diversity floor); noise covers nothing
-    assert r["real"]["precision"] > 0.5 and r["real"]["recall"] > 0.5
-    assert r["untrained"]["precision"] == 0.0 and r["untrained"]["recall"] == 0.0
+    assert r["real"]["face_precision"] > 0.5 and r["real"]["face_recall"] > 0.5
+    assert r["untrained"]["face_precision"] == 0.0 and r["untrained"]["face_recall"] == 0.0
 
 
 def test_split_real_gives_disjoint_sets_and_refuses_too_few():
@@ -123,7 +123,7 @@ def test_stages_train_extractor_and_score_a_trained_generator(tmp_path, real_fac
     assert saved == {key: r[key] for key in HEADLINE}  # DVC metrics: headline only
     assert {**saved, **details} == r and r["compared"] == 12
     assert set(r) == {*HEADLINE, "compared", "real", "untrained"}
-    assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1 and r["face_fid_std"] > 0
+    assert 0 <= r["face_precision"] <= 1 and 0 <= r["face_recall"] <= 1 and r["face_fid_std"] > 0
     assert np.isfinite(r["face_fid"]) and r["face_fid"] > 0 and r["detected_share"] in (0.0, 0.25, 0.5, 0.75, 1.0)
     assert r["real"]["detected_share"] >= 0.75
     assert r["real"]["face_fid"] < r["untrained"]["face_fid"]

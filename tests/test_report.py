@@ -16,7 +16,7 @@ from ganpipe.reporting.report import RunReport, collect_runs, drop_rows, quality
 from ganpipe.stages import report as report_stage
 
 QUALITY = {"domain_fid": 39.7, "domain_fid_std": 1.2, "domain_kid": 0.041, "domain_kid_std": 0.002,
-           "precision": 0.61, "recall": 0.42, "inception_score": 5.24, "modes": 8, "largest_class": 0.3,
+           "domain_precision": 0.61, "domain_recall": 0.42, "inception_score": 5.24, "modes": 8, "largest_class": 0.3,
            "memorised_share": 0.7, "class_histogram": {"0": 3, "1": 9},
            "real": {"domain_fid": 0.47, "domain_fid_std": 0.05, "inception_score": 8.5, "modes": 10, "class_histogram": {}},
            "untrained": {"domain_fid": 208.1, "domain_fid_std": 3.0, "inception_score": 1.02, "modes": 0,
@@ -28,7 +28,7 @@ def test_quality_table_puts_each_number_between_floor_and_ceiling():
     assert table.splitlines()[0] == "| metric | this run | real data | untrained generator |"
     assert "| domain_fid | 39.7 ± 1.2 | 0.47 ± 0.05 | 208.1 ± 3 |" in table
     assert "| modes | 8 | 10 | 0 |" in table and "domain_fid_std" not in table
-    assert "Also: domain_kid 0.041 ± 0.002, precision 0.61, recall 0.42, largest_class 0.3, memorised_share 0.7." in table
+    assert "Also: domain_kid 0.041 ± 0.002, domain_precision 0.61, domain_recall 0.42, largest_class 0.3, memorised_share 0.7." in table
     assert "class_histogram" not in table
     assert quality_table({"d_loss": 0.5}) == ""  # no baselines: no table
 

@@ -11,7 +11,7 @@ from .judge import judge_outputs, scale
 
 # the numbers `dvc exp show` tabulates (quality.json), each distance with its noise (FID ± bootstrap
 # std, KID ± std over subsets); the rest goes to quality_details.json
-HEADLINE = ("domain_fid", "domain_fid_std", "domain_kid", "domain_kid_std", "precision", "recall",
+HEADLINE = ("domain_fid", "domain_fid_std", "domain_kid", "domain_kid_std", "domain_precision", "domain_recall",
             "inception_score", "modes", "largest_class", "memorised_share")
 
 

@@ -12,7 +12,7 @@ from . import metrics
 from .face_features import face_features
 
 # the numbers `dvc exp show` tabulates (quality.json); the rest goes to quality_details.json
-HEADLINE = ("face_fid", "face_fid_std", "face_kid", "face_kid_std", "precision", "recall", "detected_share")
+HEADLINE = ("face_fid", "face_fid_std", "face_kid", "face_kid_std", "face_precision", "face_recall", "detected_share")
 
 # animeface misses faces that fill the whole picture: measured on 100 real 64x64 crops, it found 71
 # as they are and all 100 when each crop is doubled in size and given a 32-pixel white border

@@ -275,10 +275,10 @@ def feature_scores(gen_features: np.ndarray, ref_features: np.ndarray, *, prefix
                    subset_size: int = 1000, rounds: int = 20) -> dict:
     """Every distance of generated to reference features, each with its noise, rounded for reports:
     ``{prefix}fid`` ± ``{prefix}fid_std`` (bootstrap), ``{prefix}kid`` ± ``{prefix}kid_std`` (subsets),
-    ``precision`` and ``recall`` (k = 3)."""
+    ``{prefix}precision`` and ``{prefix}recall`` (k = 3)."""
     fid, fid_std = frechet_bootstrap(gen_features, ref_features, rounds=rounds, seed=seed)
     kid_mean, kid_std = kid(gen_features, ref_features, subset_size=subset_size, seed=seed)
     precision, recall = precision_recall(ref_features, gen_features, seed=seed)
     return {f"{prefix}fid": round(fid, 4), f"{prefix}fid_std": round(fid_std, 4),
             f"{prefix}kid": round(kid_mean, 6), f"{prefix}kid_std": round(kid_std, 6),
-            "precision": round(precision, 4), "recall": round(recall, 4)}
+            f"{prefix}precision": round(precision, 4), f"{prefix}recall": round(recall, 4)}

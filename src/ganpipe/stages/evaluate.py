@@ -65,7 +65,7 @@ def main(argv=None) -> int:
         print(f"evaluate {args.experiment}: domain FID {r['domain_fid']:.2f} ± {r['domain_fid_std']:.2f} "
               f"(real {r['real']['domain_fid']:.2f}, untrained {r['untrained']['domain_fid']:.2f}), "
               f"KID {1000 * r['domain_kid']:.2f} ± {1000 * r['domain_kid_std']:.2f} x 1e-3, "
-              f"precision {r['precision']:.3f}, recall {r['recall']:.3f}, IS {r['inception_score']:.2f}, modes {r['modes']}/10, "
+              f"precision {r['domain_precision']:.3f}, recall {r['domain_recall']:.3f}, IS {r['inception_score']:.2f}, modes {r['modes']}/10, "
               f"memorised {r['memorised_share']:.3f} (real {r['real']['memorised_share']:.3f}; copying z {r['copying_z']:.2f})")
 
     return _entry.run(body, p.parse_args(argv))

@@ -55,7 +55,7 @@ def main(argv=None) -> int:
                               reports_dir=args.reports)
         print(f"evaluate_faces {args.experiment}: face FID {r['face_fid']:.2f} ± {r['face_fid_std']:.2f} "
               f"(real {r['real']['face_fid']:.2f}, untrained {r['untrained']['face_fid']:.2f}), recall "
-              f"{r['recall']:.2f} (real {r['real']['recall']:.2f}), animeface finds {r['detected_share']:.1%} "
+              f"{r['face_recall']:.2f} (real {r['real']['face_recall']:.2f}), animeface finds {r['detected_share']:.1%} "
               f"(real {r['real']['detected_share']:.1%}, untrained {r['untrained']['detected_share']:.1%})")
 
     return _entry.run(body, p.parse_args(argv))
