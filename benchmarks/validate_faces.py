@@ -135,11 +135,12 @@ def known_cases(held: np.ndarray, count: int, panel: dict[str, np.ndarray]) -> l
     return cases
 
 
-def scored(features: np.ndarray, reference: np.ndarray) -> tuple[float, float, float]:
+def scored(features: np.ndarray, reference: np.ndarray) -> tuple[float, float, float, float]:
+    """(FID, its bootstrap std over 10 rounds, KID, its std over 50 subsets of at most half the set)."""
     from ganpipe.evaluation import metrics
 
-    kid, kid_std = metrics.kid(features, reference, subset_size=len(reference) // 2, seed=0)
-    return metrics.frechet_distance(features, reference), kid, kid_std
+    kid, kid_std = metrics.kid(features, reference, seed=0)
+    return (*metrics.frechet_bootstrap(features, reference, rounds=10, seed=0), kid, kid_std)
 
 
 def halves(pictures: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -173,21 +174,24 @@ def bottleneck(code_model, images: np.ndarray) -> np.ndarray:
 
 
 def validation_table(title: str, cases, model, code_model, reference: np.ndarray) -> list[str]:
-    """Markdown rows: each case's FID and KID (new scorer) and FID (the bottleneck alone, the previous scorer)."""
+    """Markdown rows: each case's FID and KID with their noise (the scorer: whitened principal components of
+    the multi-scale features) and FID (the bottleneck alone, the previous scorer)."""
+    from ganpipe.evaluation import metrics
     from ganpipe.evaluation.face_features import face_features
 
     ref_new, ref_old = face_features(model, reference), bottleneck(code_model, reference)
     lines = [f"\n**{title}** (n = {len(reference)} against {len(reference)} real reference pictures)\n",
-             "| case | level | FID | KID x 1000 (± std) | FID / floor | previous scorer: FID | previous: / floor |",
+             "| case | level | FID (± std) | KID x 1000 (± std) | FID / floor | previous scorer: FID "
+             "| previous: / floor |",
              "|---|---|---|---|---|---|---|"]
     floor = None
     for case, level, images in cases:
         started = time.perf_counter()
-        fid, kid, kid_std = scored(face_features(model, images), ref_new)
-        old = scored(bottleneck(code_model, images), ref_old)[0]
+        fid, fid_std, kid, kid_std = scored(face_features(model, images), ref_new)
+        old = metrics.frechet_distance(bottleneck(code_model, images), ref_old)
         floor = floor or (fid, old)
-        lines.append(f"| {case} | {level} | {fid:.2f} | {kid * 1e3:.1f} ± {kid_std * 1e3:.1f} | {fid / floor[0]:.1f} "
-                     f"| {old:.2f} | {old / floor[1]:.1f} |")
+        lines.append(f"| {case} | {level} | {fid:.2f} ± {fid_std:.2f} | {kid * 1e3:.1f} ± {kid_std * 1e3:.1f} "
+                     f"| {fid / floor[0]:.1f} | {old:.2f} | {old / floor[1]:.1f} |")
         print(f"  {case} {level}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return lines
 

@@ -57,7 +57,7 @@ def test_feature_extractor_is_seeded_and_features_have_the_bottleneck_width(real
     for a, b in zip(extractor.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
     feats = face_features(extractor, real_faces, batch_size=7)  # batches must not change anything
-    assert feats.shape == (len(real_faces), feature_width(16)) and feats.dtype == np.float64
+    assert feats.shape == (len(real_faces), feature_width(16, len(real_faces))) and feats.dtype == np.float64
     np.testing.assert_allclose(feats, face_features(extractor, real_faces), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="divisible by 8"):
         train_face_features(real_faces[:, :60, :60], epochs=1, batch_size=4, feature_dim=4, seed=0)

@@ -37,9 +37,10 @@ def scored(halves):
     train, _ = halves
     model, _ = train_face_features(train, epochs=4, batch_size=16, feature_dim=16, seed=0)
     reference = face_features(model, train)
-    assert reference.shape == (len(train), feature_width(16))
-    # standardised on the training faces: mean 0 and variance 1 per feature (constant features aside)
+    assert reference.shape == (len(train), feature_width(16, len(train)))
+    # whitened principal components of the training faces: mean 0 and variance 1 each
     assert np.abs(reference.mean(0)).max() < 1e-3
+    np.testing.assert_allclose(reference.var(0, ddof=1), 1.0, rtol=1e-3)
     return lambda images: metrics.frechet_distance(face_features(model, images), reference)
 
 
