@@ -60,30 +60,28 @@ def main(argv=None) -> int:
 
     from ganpipe.config import EvaluateFacesConfig, TrainConfig, load_section
     from ganpipe.stages.evaluate_faces import evaluate_face_run
-    from ganpipe.data.training import load_training_images
+    from ganpipe.data.kinds import load_training_data
 
-    faces = load_training_images(args.data)
+    kind, faces = load_training_data(args.data)
     base = load_section(REPO / "params.yaml", "train.anime", TrainConfig)
     ecfg = load_section(REPO / "params.yaml", "evaluate_faces", EvaluateFacesConfig)
     tmp = Path(tempfile.mkdtemp())
-    from ganpipe.evaluation.scorers import scorer_for
-    from ganpipe.stages.train import exported_generators
+    from ganpipe.training.run import exported_generators
     from ganpipe.training.callbacks import QualitySnapshots
     from ganpipe.training.export import GeneratorSpec, save_models
     from ganpipe.training import hardware
     from ganpipe.training.gan import ArraySampler, build_gan
     from ganpipe.training.networks import build_networks
 
-    scorer = scorer_for(args.data, features_dir=args.features)
+    scorer = kind.scorer(Path(args.data), args.features)
     table = []
     for name, changes in map(parse_variant, variants):
         for seed in args.seeds:
             cfg, _ = hardware.resolve(dataclasses.replace(base, seed=seed, **changes))
             generator, discriminator = build_networks(cfg, faces.shape[1:], seed=seed)
-            gan = build_gan(cfg, generator, discriminator, ArraySampler(faces))
-            spec = GeneratorSpec(run=name, arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim,
-                                 noise=cfg.noise, output_shape=tuple(faces.shape[1:]), output_range=(-1.0, 1.0),
-                                 seed=seed, precision=cfg.precision, steps=0)
+            gan = build_gan(cfg, generator, discriminator, ArraySampler(faces, kind.to_network))
+            spec = dataclasses.replace(GeneratorSpec.from_config(cfg, run=name, kind=kind, output_shape=faces.shape[1:]),
+                                       steps=0)
             snapshots = QualitySnapshots(args.every, 10 ** 9, scorer=scorer,
                                          noise=spec.noise_batch(seed, 500, stream=-2))
             started = time.perf_counter()

@@ -51,7 +51,14 @@ def child(args) -> None:
 
         images = read_split(args.data, "Train").images
     generator, discriminator = build_networks(cfg, images.shape[1:], seed=0)
-    sampler = gan_module.ArraySampler(images)
+    import inspect
+
+    if len(inspect.signature(gan_module.ArraySampler).parameters) > 1:  # since data kinds: the kind scales batches
+        from ganpipe.data.kinds import DIGITS
+
+        sampler = gan_module.ArraySampler(images, DIGITS.to_network)  # uint8 images of either kind scale alike
+    else:
+        sampler = gan_module.ArraySampler(images)
     per_call = getattr(cfg, "steps_per_execution", getattr(cfg, "steps_per_call", 1))
     if hasattr(gan_module, "build_gan"):  # fit-based trainer
         gan = gan_module.build_gan(cfg, generator, discriminator, sampler)

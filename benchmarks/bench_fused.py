@@ -35,19 +35,19 @@ def main(argv=None) -> int:
     import keras
 
     from ganpipe.config import TrainConfig, load_section
-    from ganpipe.data.training import load_training_images
+    from ganpipe.data.kinds import load_training_data
     from ganpipe.training.gan import ArraySampler, build_gan
     from ganpipe.training.networks import build_networks
 
     from inputs import mnist_folder
 
-    images = load_training_images(mnist_folder(args.data))
+    kind, images = load_training_data(mnist_folder(args.data))
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
     cfg = dataclasses.replace(cfg, eval_interval=0, **({} if args.full else dict(ema_half_life=0.0, augment=())))
     gans = {}
     for name in ("keras", "fused"):
         generator, discriminator = build_networks(cfg, images.shape[1:], seed=cfg.seed)
-        gan = build_gan(cfg, generator, discriminator, ArraySampler(images))
+        gan = build_gan(cfg, generator, discriminator, ArraySampler(images, kind.to_network))
         if name == "keras":  # Keras' own function: fit uses a train function that is already there
             keras.Model.make_train_function(gan, force=True)
         gan.fit(gan.steps(4 * cfg.steps_per_execution), epochs=1, verbose=0, shuffle=False)  # compile

@@ -83,11 +83,12 @@ def seed_recipe(images, cfg, *, steps, warmup):
 
 def ganpipe_trainer(images, cfg, *, steps):
     """ganpipe's GAN exactly as the train stage builds it from ``cfg`` (fit): steps/s after compilation."""
+    from ganpipe.data.kinds import PICTURES
     from ganpipe.training.gan import ArraySampler, build_gan
     from ganpipe.training.networks import build_networks
 
     generator, discriminator = build_networks(cfg, images.shape[1:], seed=0)
-    gan = build_gan(cfg, generator, discriminator, ArraySampler(images))
+    gan = build_gan(cfg, generator, discriminator, ArraySampler(images, PICTURES.to_network)  # uint8 images of either kind scale alike)
 
     def run(count):
         gan.fit(gan.steps(gan.steps_done + count), epochs=1, verbose=0, shuffle=False)

@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     from ganpipe.config import PrepareMnistConfig, TrainConfig, load_section
     from ganpipe.evaluation.faces import to_uint8
     from ganpipe.stages.prepare_mnist import prepare
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
     from ganpipe.training.callbacks import StepCallback
     from ganpipe.training.gan import fixed_noise, generate
 
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
         cfg = dataclasses.replace(base, seed=args.seed, checkpoint_interval=0, sample_interval=overrides["epochs"],
                                   eval_interval=0, fresh_sample_interval=0, **overrides)
         started = time.perf_counter()
-        run_training(cfg, data_dir=tmp / "mnist", models_dir=tmp / f"m-{name}", reports_dir=tmp / f"r-{name}",
+        train_run(cfg, RunPaths(data=tmp / "mnist", models=tmp / f"m-{name}", reports=tmp / f"r-{name}"),
                      progress=False, callbacks=[Keep(name, at)])
         print(f"{name}: {cfg.epochs} steps in {time.perf_counter() - started:.0f} s", flush=True)
         keras.backend.clear_session()

@@ -7,7 +7,7 @@ Trains ``train.<section>`` of params.yaml (with ``--set`` overrides) on the offl
 ``--every`` steps scores the live generator and, when the run keeps one, its EMA with the project's
 judge (trained here like the judge stage does): domain FID of 2,000 samples from fixed noise against
 the real test digits, modes covered, and the largest class's share of confident predictions.
-It uses ganpipe's own ``run_training(callbacks=[...])``: the scoring is one more Keras callback.
+It uses ganpipe's own ``train_run(callbacks=[...])``: the scoring is one more Keras callback.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     from ganpipe.evaluation import metrics
     from ganpipe.evaluation.judge import judge_outputs, train_judge
     from ganpipe.stages.prepare_mnist import prepare
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
     from ganpipe.training.callbacks import StepCallback, crossed
     from ganpipe.training.gan import fixed_noise, generate
 
@@ -129,8 +129,8 @@ def main(argv=None) -> int:
                                   fresh_sample_interval=0, **{k: parse_value(v) for k, v in overrides.items()})
         averages = ExtraEMA(cfg.batch_size) if extra else None
         scores = Scores(seed, averages)
-        result = run_training(cfg, data_dir=tmp / "mnist", models_dir=tmp / f"m{seed}", reports_dir=tmp / f"r{seed}",
-                              progress=False, callbacks=[*([averages] if averages else []), scores])
+        result = train_run(cfg, RunPaths(data=tmp / "mnist", models=tmp / f"m{seed}", reports=tmp / f"r{seed}"),
+                           progress=False, callbacks=[*([averages] if averages else []), scores])
         print(f"seed {seed}: {result.steps} steps in {result.wall_time_s:.0f} s, of which scoring {scores.scoring:.0f} s",
               flush=True)
         keras.backend.clear_session()

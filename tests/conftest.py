@@ -43,6 +43,17 @@ def tiny_train_cfg() -> TrainConfig:
                                eval_interval=0)
 
 
+def gan_cfg(**changes) -> TrainConfig:
+    """train.mnist of params.yaml with a plain GAN step (N(0,1) noise, hard labels, one D and one G update,
+    no moving average, no augmentation), then ``changes``: the config a hand-built GAN takes."""
+    from ganpipe.config import load_section
+
+    cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
+    plain = dict(noise="normal", d_steps=1, g_steps=1, real_label=(1.0, 1.0), fake_label=(0.0, 0.0),
+                 g_label=(1.0, 1.0), ema_half_life=0.0, ema_rampup=0.0, augment=())
+    return dataclasses.replace(cfg, **{**plain, **changes})
+
+
 def png_size(path) -> tuple[int, int]:
     """(width, height) of a PNG file, read from its header; fails if it is not a PNG."""
     head = Path(path).read_bytes()[:24]

@@ -30,7 +30,7 @@ def resume_check(params: str, data: str, folder: str) -> dict:
     import numpy as np
 
     from ganpipe.config import TrainConfig, load_section
-    from ganpipe.data.training import load_training_images
+    from ganpipe.data.kinds import load_training_data
     from ganpipe.training import checkpoint, distribute
     from ganpipe.training.gan import ArraySampler, build_gan
     from ganpipe.training.networks import build_networks
@@ -39,10 +39,10 @@ def resume_check(params: str, data: str, folder: str) -> dict:
 
     cfg = load_section(params, "train.mnist", TrainConfig)
     strategy = distribute.make_strategy(cfg.strategy)
-    images = load_training_images(data)
+    kind, images = load_training_data(data)
     generator, discriminator = build_networks(cfg, images.shape[1:], seed=cfg.seed, strategy=strategy)
     with distribute.scope(strategy):
-        gan = build_gan(cfg, generator, discriminator, ArraySampler(images), jit_compile=False)
+        gan = build_gan(cfg, generator, discriminator, ArraySampler(images, kind.to_network), jit_compile=False)
     train_steps(gan, 2)
     saved = [np.array(v) for v in gan.state_variables()]
     checkpoint.save(folder, steps_done=2, variables=gan.state_variables(), records={}, fingerprint="check")

@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 
 from ganpipe.data.binfmt import read_split
+from ganpipe.data.kinds import DIGITS
 from ganpipe.models import build_gan_models
 from ganpipe.training import callbacks as cb
 from ganpipe.training.gan import GAN, STEP_METRICS, ArraySampler, TrainingDiverged, fixed_noise, generate, \
     make_optimizer
+
+from .conftest import gan_cfg
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -90,7 +93,7 @@ def images(mnist_dir):
 def make_gan(images, seed=0, steps_per_execution=2):
     keras.utils.set_random_seed(seed)
     generator, discriminator = build_gan_models("dense", latent_dim=16, image_shape=(28, 28, 1))
-    gan = GAN(generator, discriminator, ArraySampler(images), batch_size=16, seed=seed)
+    gan = GAN(gan_cfg(batch_size=16, seed=seed), generator, discriminator, ArraySampler(images, DIGITS.to_network))
     gan.compile(make_optimizer("adam", 2e-4, 0.5), make_optimizer("adam", 2e-4, 0.5),
                 steps_per_execution=steps_per_execution, jit_compile=False)
     return gan

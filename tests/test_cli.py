@@ -24,7 +24,7 @@ def save_run(folder, arch, *, latent_dim, shape, noise, options=None):
     generator, discriminator = build_gan_models(arch, latent_dim=latent_dim, image_shape=shape, options=options)
     spec = GeneratorSpec(run=folder.name, arch=arch, model=dict(options or {}), latent_dim=latent_dim, noise=noise,
                          output_shape=shape, output_range=(-1.0, 1.0) if len(shape) == 3 else None,
-                         seed=0, precision="float32", steps=5)
+                         kind="digits" if len(shape) == 3 else "values", seed=0, precision="float32", steps=5)
     save_models(folder, generator, discriminator, spec=spec)
     return folder
 

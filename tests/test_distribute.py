@@ -113,7 +113,7 @@ SGD = dict(optimizer="sgd", lr=0.01, d_lr=0.01)  # train.dense_sgd's rates
 @pytest.fixture(scope="module")
 def single_run(tmp_path_factory, mnist_dir):
     """The reference for given changes: the shrunk section on one device, in this process, no XLA (as distributed)."""
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
 
     runs = {}
 
@@ -122,7 +122,7 @@ def single_run(tmp_path_factory, mnist_dir):
         if key not in runs:
             out = tmp_path_factory.mktemp("single")
             cfg = load_section(write_params(out, **changes, strategy="single", xla=False), "train.mnist", TrainConfig)
-            run_training(cfg, data_dir=mnist_dir, models_dir=out / "models", reports_dir=out / "reports", progress=False)
+            train_run(cfg, RunPaths(data=mnist_dir, models=out / "models", reports=out / "reports"), progress=False)
             runs[key] = out
         return runs[key]
 
@@ -292,12 +292,11 @@ def test_auto_is_single_without_several_gpus():
 
 def test_multi_worker_stage_errors(tmp_path, mnist_dir, monkeypatch):
     """No TF_CONFIG: one clear error before any training."""
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     cfg = load_section(write_params(tmp_path, strategy="multi_worker"), "train.mnist", TrainConfig)
-    kwargs = dict(data_dir=mnist_dir, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False,
-                  where="params.yaml: train.mnist")
+    paths = RunPaths(data=mnist_dir, models=tmp_path / "m", reports=tmp_path / "r")
     with pytest.raises(GanpipeError, match="strategy multi_worker: TF_CONFIG is not set"):
-        run_training(cfg, **kwargs)
+        train_run(cfg, paths, progress=False, where="params.yaml: train.mnist")
     assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()

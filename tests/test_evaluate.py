@@ -56,7 +56,7 @@ def test_shuffled_real_images_score_like_real_digits(judge_dir, mnist_dir):
 
 def spec_for(arch: str, *, latent_dim: int, output_shape: tuple, seed: int, noise: str = "normal") -> GeneratorSpec:
     return GeneratorSpec(run="test", arch=arch, model={}, latent_dim=latent_dim, noise=noise, output_shape=output_shape,
-                         output_range=(-1.0, 1.0), seed=seed, precision="float32", steps=1)
+                         output_range=(-1.0, 1.0), kind="digits", seed=seed, precision="float32", steps=1)
 
 
 def test_untrained_twin_is_the_train_stages_starting_point():
@@ -69,7 +69,7 @@ def test_untrained_twin_is_the_train_stages_starting_point():
     cfg = dataclasses.replace(load_section(REPO / "params.yaml", "train.gauss1d", TrainConfig), seed=7)
     expected, _ = build_networks(cfg, (1,), seed=cfg.seed)
     spec = GeneratorSpec(run="gauss1d", arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim,
-                         noise=cfg.noise, output_shape=(1,), output_range=None, seed=cfg.seed,
+                         noise=cfg.noise, output_shape=(1,), output_range=None, kind="values", seed=cfg.seed,
                          precision=cfg.precision, steps=1)
     twin = build_untrained(spec)
     assert len(twin.weights) == len(expected.weights) > 0

@@ -102,7 +102,7 @@ def test_split_real_gives_disjoint_sets_and_refuses_too_few():
 def test_stages_train_extractor_and_score_a_trained_generator(tmp_path, real_faces, capsys):
     """face_features, a few DCGAN steps, evaluate_faces: real files in, quality.json out."""
     from ganpipe.config import EvaluateFacesConfig, TrainConfig, load_section
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
 
     data = tmp_path / "anime"
     write_faces(data, real_faces, {"source": "test"})
@@ -114,7 +114,7 @@ def test_stages_train_extractor_and_score_a_trained_generator(tmp_path, real_fac
     train_cfg = load_section(REPO / "params.yaml", "train.anime", TrainConfig)
     train_cfg = dataclasses.replace(train_cfg, epochs=2, batch_size=4, history_interval=1, sample_interval=1,
                                     fresh_sample_interval=0, checkpoint_interval=0, eval_interval=0)
-    run_training(train_cfg, data_dir=data, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False)
+    train_run(train_cfg, RunPaths(data=data, models=tmp_path / "m", reports=tmp_path / "r"), progress=False)
     ev = EvaluateFacesConfig(runs=("anime",), samples=12, seed=1, detect_samples=4, threshold=0.95)
     r = evaluate_faces_stage.evaluate_face_run(ev, data_dir=data, features_dir=tmp_path / "ff",
                                                models_dir=tmp_path / "m", reports_dir=tmp_path / "r")

@@ -17,7 +17,7 @@ from .conftest import REPO, png_size
 
 PARAMS = REPO / "params.yaml"
 SPEC = GeneratorSpec(run="gauss1d", arch="gauss1d", model={"g_hidden": 8, "d_hidden": 8}, latent_dim=1,
-                     noise="uniform01", output_shape=(1,), output_range=None, seed=0, precision="float32", steps=1)
+                     noise="uniform01", output_shape=(1,), output_range=None, kind="values", seed=0, precision="float32", steps=1)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_an_image_generator_is_refused(tmp_path, gauss_dir, capsys):
     keras.utils.set_random_seed(0)
     generator, discriminator = build_gan_models("dense_small", latent_dim=4, image_shape=(28, 28, 1))
     image_spec = GeneratorSpec(run="mnist", arch="dense_small", model={}, latent_dim=4, noise="uniform",
-                               output_shape=(28, 28, 1), output_range=(-1.0, 1.0), seed=0, precision="float32", steps=1)
+                               output_shape=(28, 28, 1), output_range=(-1.0, 1.0), kind="digits", seed=0, precision="float32", steps=1)
     save_models(tmp_path / "models", generator, discriminator, spec=image_spec)
     code = evaluate_gauss1d.main(["gauss1d", "--params", str(PARAMS), "--data", str(gauss_dir),
                                   "--models", str(tmp_path / "models"), "--reports", str(tmp_path / "reports")])

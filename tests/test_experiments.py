@@ -68,14 +68,14 @@ def faces_dir(tmp_path_factory):
 
 @pytest.mark.parametrize("name", [s for s in SECTIONS if s != "mnist"])  # mnist: test_training.py
 def test_each_experiment_trains_a_few_steps(name, tmp_path, mnist_dir, gauss_dir, faces_dir):
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
 
     cfg = load_section(FILES[name], f"train.{name}", TrainConfig)
     cfg = dataclasses.replace(cfg, epochs=4, batch_size=8, history_interval=2, sample_interval=3,
                               checkpoint_interval=0, steps_per_execution=1, eval_interval=0,
                               reset_discriminator_at=(2,) if cfg.reset_discriminator_at else ())
     data = {"gauss1d": gauss_dir, "anime": faces_dir, "anime_original": faces_dir}.get(name, mnist_dir)
-    result = run_training(cfg, data_dir=data, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False)
+    result = train_run(cfg, RunPaths(data=data, models=tmp_path / "m", reports=tmp_path / "r"), progress=False)
     steps = [row.split("\t")[0] for row in (tmp_path / "r" / "plots" / "metrics" / "g_loss.tsv").read_text().splitlines()]
     assert steps == ["step", "0", "2", "3"]
     assert all(np.isfinite(v) for v in result.final.values())
@@ -86,14 +86,14 @@ def test_each_experiment_trains_a_few_steps(name, tmp_path, mnist_dir, gauss_dir
 
 def test_discriminator_reset_reinitialises_d_and_leaves_g(mnist_dir):
     """Burn-in: at the reset step D gets fresh weights and a zeroed optimizer; G keeps its weights."""
-    from ganpipe.data.training import load_training_images
+    from ganpipe.data.kinds import load_training_data
     from ganpipe.training.gan import ArraySampler, build_gan
 
     cfg = dataclasses.replace(load_section(FILES["dense_burnin"], "train.dense_burnin", TrainConfig), batch_size=16)
-    images = load_training_images(mnist_dir)
+    kind, images = load_training_data(mnist_dir)
     keras.utils.set_random_seed(0)
     generator, discriminator = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim, image_shape=(28, 28, 1))
-    gan = build_gan(cfg, generator, discriminator, ArraySampler(images))
+    gan = build_gan(cfg, generator, discriminator, ArraySampler(images, kind.to_network))
     train_steps(gan, 3)
     keras.utils.set_random_seed(123)
     _, fresh = build_gan_models(cfg.arch, latent_dim=cfg.latent_dim, image_shape=(28, 28, 1))

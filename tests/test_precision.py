@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ganpipe.data.binfmt import read_split
+from ganpipe.data.kinds import DIGITS
 from ganpipe.training.gan import ArraySampler, build_gan
 from ganpipe.training.networks import build_networks
 from ganpipe.training.precision import dtype_policy
@@ -28,7 +29,7 @@ def test_mixed_bfloat16_steps_compute_in_bf16_with_float32_variables_and_outputs
                 assert layer.compute_dtype == expected, f"{model.name}/{layer.name}"
         assert model.layers[-1].name in OUTPUT_LAYERS and model.layers[-1].compute_dtype == "float32"
         assert {v.dtype for v in model.weights} == {"float32"}, f"{model.name}: variables stay float32"
-    gan = build_gan(cfg, generator, discriminator, ArraySampler(images))
+    gan = build_gan(cfg, generator, discriminator, ArraySampler(images, DIGITS.to_network))
     before = [np.array(v) for v in generator.trainable_weights]
     out = train_steps(gan, 3)
     assert out.dtype == np.float32 and out.shape == (3, 5) and np.isfinite(out).all()
@@ -55,11 +56,11 @@ def test_dtype_policy_is_restored_even_after_an_error():
 
 def test_mixed_bfloat16_run_saves_a_generator_that_loads_and_draws_float32(tmp_path, mnist_dir, tiny_train_cfg):
     from ganpipe.cli import generate
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
     from ganpipe.training.export import load_generator
 
     cfg = dataclasses.replace(tiny_train_cfg, precision="mixed_bfloat16", epochs=3, xla=False)
-    result = run_training(cfg, data_dir=mnist_dir, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False)
+    result = train_run(cfg, RunPaths(data=mnist_dir, models=tmp_path / "m", reports=tmp_path / "r"), progress=False)
     assert all(np.isfinite(v) for v in result.final.values())
     loaded = load_generator(tmp_path / "m")
     assert loaded.get_layer("image").compute_dtype == "float32"

@@ -38,7 +38,7 @@ class WeightsAt(StepCallback):
 
 
 def test_best_snapshot_is_exported_with_its_step_and_kind(mnist_dir):
-    from ganpipe.stages.train import LAST_FILE, LIVE_FILE, exported_generators
+    from ganpipe.training.run import LAST_FILE, LIVE_FILE, exported_generators
 
     images = read_split(mnist_dir, "Train").images
     gan = make_gan(images, steps_per_execution=2, ema_half_life=200.0)
@@ -67,7 +67,7 @@ def test_best_snapshot_is_exported_with_its_step_and_kind(mnist_dir):
 def test_a_snapshot_replaces_the_final_ema_only_when_it_leads_by_more_than_the_noise(mnist_dir, std, exported):
     """The EMA after 4 steps leads the final EMA by 1.0: clear with noise 0.1 (2 x 0.14 < 1.0), within
     the noise at 0.4 (2 x 0.57 > 1.0), where the final moving average is exported."""
-    from ganpipe.stages.train import LIVE_FILE, exported_generators
+    from ganpipe.training.run import LIVE_FILE, exported_generators
 
     images = read_split(mnist_dir, "Train").images
     gan = make_gan(images, steps_per_execution=2, ema_half_life=200.0)
@@ -95,7 +95,7 @@ def test_gauss1d_run_scores_snapshots_and_says_which_won(tmp_path):
     """A 1-D run is scored by its KS distance (no model needed); metrics.json and generator.json name the winner."""
     from ganpipe.config import TrainConfig, load_section
     from ganpipe.data.gauss1d import write_gauss1d
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
 
     from .conftest import REPO
 
@@ -104,7 +104,7 @@ def test_gauss1d_run_scores_snapshots_and_says_which_won(tmp_path):
     cfg = dataclasses.replace(cfg, epochs=60, history_interval=20, sample_interval=60, eval_interval=20,
                               eval_samples=500, ema_half_life=5000.0, ema_rampup=0.05, steps_per_execution=10,
                               checkpoint_interval=0)
-    run_training(cfg, data_dir=tmp_path / "g", models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False)
+    train_run(cfg, RunPaths(data=tmp_path / "g", models=tmp_path / "m", reports=tmp_path / "r"), progress=False)
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     spec = json.loads((tmp_path / "m" / "generator.json").read_text())
     assert metrics["best_step"] in (20, 40, 60) and metrics["best_weights"] in ("live", "ema")

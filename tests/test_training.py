@@ -9,17 +9,19 @@ import numpy as np
 import pytest
 
 from ganpipe.data.binfmt import read_split
+from ganpipe.data.kinds import DIGITS
 from ganpipe.models import build_gan_models
 from ganpipe.training.callbacks import record_steps
 from ganpipe.training.gan import GAN, ArraySampler, make_optimizer, summarize
 
-from .conftest import png_size, train_steps
+from .conftest import gan_cfg, png_size, train_steps
 
 
 def make_gan(images, seed=0, steps_per_execution=1, batch_size=16, latent_dim=100, jit_compile=False, **kwargs):
     keras.utils.set_random_seed(seed)
     generator, discriminator = build_gan_models("dense", latent_dim=latent_dim, image_shape=(28, 28, 1))
-    gan = GAN(generator, discriminator, ArraySampler(images), batch_size=batch_size, seed=seed, **kwargs)
+    gan = GAN(gan_cfg(batch_size=batch_size, seed=seed, **kwargs), generator, discriminator,
+              ArraySampler(images, DIGITS.to_network))
     gan.compile(make_optimizer("adam", 2e-4, 0.5), make_optimizer("adam", 2e-4, 0.5),
                 steps_per_execution=steps_per_execution, jit_compile=jit_compile)
     return gan
@@ -140,13 +142,13 @@ def test_record_steps():
 
 
 def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_dir, tiny_train_cfg):
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
 
     reports, models = tmp_path / "reports", tmp_path / "models"
     grids = reports / "plots" / "images"  # DVCLive's image folder
     (grids / "samples").mkdir(parents=True)
     (grids / "samples" / "999.png").write_bytes(b"stale grid from an earlier, longer run")
-    result = run_training(tiny_train_cfg, data_dir=mnist_dir, models_dir=models, reports_dir=reports, progress=False)
+    result = train_run(tiny_train_cfg, RunPaths(data=mnist_dir, models=models, reports=reports), progress=False)
 
     # grids are named by the steps done: before training, every interval, and at the end
     assert sorted(p.name for p in (grids / "samples").iterdir()) == ["0.png", "5.png", "7.png"]
@@ -182,12 +184,11 @@ def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_di
 
 
 def test_training_is_reproducible(tmp_path, mnist_dir, tiny_train_cfg):
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
 
     outs = []
     for run in ("a", "b"):
-        run_training(tiny_train_cfg, data_dir=mnist_dir, models_dir=tmp_path / run / "m",
-                     reports_dir=tmp_path / run / "r", progress=False)
+        train_run(tiny_train_cfg, RunPaths(data=mnist_dir, models=tmp_path / run / "m", reports=tmp_path / run / "r"), progress=False)
         gen = keras.models.load_model(tmp_path / run / "m" / "generator.keras")
         outs.append((gen.get_weights(), (tmp_path / run / "r" / "history" / "g_loss.txt").read_bytes(),
                      (tmp_path / run / "r" / "plots" / "images" / "samples" / "7.png").read_bytes()))
@@ -199,11 +200,11 @@ def test_training_is_reproducible(tmp_path, mnist_dir, tiny_train_cfg):
 
 def test_batch_larger_than_data_fails_before_training(tmp_path, mnist_dir, tiny_train_cfg):
     from ganpipe.errors import ConfigError
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
 
     cfg = dataclasses.replace(tiny_train_cfg, batch_size=4001)
     with pytest.raises(ConfigError, match=r"params.yaml: train.mnist.batch_size: 4001 is larger than the 4000 training images"):
-        run_training(cfg, data_dir=mnist_dir, models_dir=tmp_path / "m", reports_dir=tmp_path / "r",
+        train_run(cfg, RunPaths(data=mnist_dir, models=tmp_path / "m", reports=tmp_path / "r"),
                      progress=False, where="params.yaml: train.mnist")
     assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
 
@@ -217,7 +218,7 @@ def test_saved_models_are_byte_stable(tmp_path):
     keras.utils.set_random_seed(0)
     generator, discriminator = build_gan_models("dense", latent_dim=5, image_shape=(28, 28, 1))
     spec = GeneratorSpec(run="t", arch="dense", model={}, latent_dim=5, noise="normal", output_shape=(28, 28, 1),
-                         output_range=(-1.0, 1.0), seed=0, precision="float32", steps=3)
+                         output_range=(-1.0, 1.0), kind="digits", seed=0, precision="float32", steps=3)
     save_models(tmp_path / "a", generator, discriminator, spec=spec)
     time.sleep(1.1)  # the zip and metadata clocks tick in seconds
     save_models(tmp_path / "b", generator, discriminator, spec=spec)
@@ -304,10 +305,10 @@ def test_ema_ramp_up_follows_the_start_closely(mnist_dir):
 
 
 def test_ema_run_exports_the_average_and_keeps_the_live_weights(tmp_path, mnist_dir, tiny_train_cfg):
-    from ganpipe.stages.train import run_training
+    from ganpipe.training.run import RunPaths, train_run
 
     cfg = dataclasses.replace(tiny_train_cfg, ema_half_life=500.0, ema_rampup=0.05)
-    run_training(cfg, data_dir=mnist_dir, models_dir=tmp_path / "m", reports_dir=tmp_path / "r", progress=False)
+    train_run(cfg, RunPaths(data=mnist_dir, models=tmp_path / "m", reports=tmp_path / "r"), progress=False)
     exported = keras.models.load_model(tmp_path / "m" / "generator.keras")
     live = keras.models.load_model(tmp_path / "m" / "generator_live.keras")
     assert json.loads((tmp_path / "m" / "generator.json").read_text())["weights"] == "ema"

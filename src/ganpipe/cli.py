@@ -20,11 +20,11 @@ import tempfile
 
 import numpy as np
 
+from .data.kinds import KINDS, PICTURES, VALUES, kind_named
 from .errors import GanpipeError
 from .stages import _entry
 from .stages import report as report_stage
 
-DEFAULT_COUNT = {"images": 25, "values": 1000}  # --n when not given, by the generator's kind of sample
 
 
 def parse_grid(text: str) -> tuple[int, int]:
@@ -45,13 +45,13 @@ def default_grid(n: int) -> tuple[int, int]:
 
 
 def generate(model_path, *, n: int | None = None, seed: int = 0, grid: tuple[int, int] | None = None,
-             out_png=None, out_npy=None):
+             out_png=None, out_npy=None, default_kind: str = "pictures"):
     """Draw ``n`` samples from a saved generator; optionally picture them as PNG and/or save them as .npy.
 
     The noise is the kind and size that the generator's spec (``generator.json``) names, seeded by
     ``seed``. The picture is a rows x cols grid for images (``grid``, or :func:`default_grid`; blank
-    cells after the last image) and a histogram for 1-D values. ``n`` defaults to :data:`DEFAULT_COUNT`
-    of the sample kind. Returns ``(samples, spec)``: float32 (n, *spec.output_shape), in [-1, 1]
+    cells after the last image) and a histogram for 1-D values. ``n`` defaults to the data
+    kind.s ``default_count``; ``default_kind`` names the kind of a generator without generator.json. Returns ``(samples, spec)``: float32 (n, *spec.output_shape), in [-1, 1]
     for images, and the :class:`~ganpipe.training.export.GeneratorSpec`.
     """
     from .fileio import atomic_path
@@ -59,10 +59,11 @@ def generate(model_path, *, n: int | None = None, seed: int = 0, grid: tuple[int
 
     if n is not None and n < 1:
         raise GanpipeError(f"--n: must be >= 1, got {n}")
-    generator, spec = load_sampler(model_path)
-    n = DEFAULT_COUNT[spec.kind] if n is None else n
+    generator, spec = load_sampler(model_path, kind=kind_named(default_kind))
+    kind = kind_named(spec.kind, f"{model_path}: generator.json: kind")
+    n = kind.default_count if n is None else n
     if grid is not None:
-        if spec.kind != "images":
+        if not kind.needs_grid:
             raise GanpipeError(f"--grid: {model_path} draws values of shape {spec.output_shape}, "
                                "pictured as a histogram, not a grid")
         if grid[0] * grid[1] < n:
@@ -73,13 +74,8 @@ def generate(model_path, *, n: int | None = None, seed: int = 0, grid: tuple[int
         raise GanpipeError(f"{model_path}: generator.json: {exc}") from None
     samples = np.asarray(generator.predict(noise, verbose=0), dtype=np.float32)
     if out_png is not None:
-        from .reporting import figures
-
-        if spec.kind == "images":
-            figures.save_image_grid(samples, out_png, *(grid or default_grid(n)))
-        else:
-            figures.save_histogram(samples.reshape(-1), out_png,
-                                   title=f"{samples.size} generated values ({spec.run}, noise {spec.noise})")
+        kind.draw(samples, out_png, grid=grid or default_grid(n),
+                  title=f"{samples.size} generated values ({spec.run}, noise {spec.noise})")
     if out_npy is not None:
         with atomic_path(out_npy) as tmp, open(tmp, "wb") as fh:
             np.save(fh, samples)
@@ -148,11 +144,13 @@ def main(argv=None) -> int:
     gen.add_argument("model", help="model folder (e.g. models/mnist) or a generator .keras/.h5 file "
                                    "(with generator.json beside it; without one: images from N(0,1) noise)")
     gen.add_argument("--n", type=int, default=None,
-                     help=f"number of samples (default {DEFAULT_COUNT['images']} images, "
-                          f"or {DEFAULT_COUNT['values']} values for a 1-D run)")
+                     help=f"number of samples (default {PICTURES.default_count} images, "
+                          f"or {VALUES.default_count} values for a 1-D run)")
     gen.add_argument("--grid", type=parse_grid_arg, default=None,
                      help="ROWSxCOLS with room for --n images, e.g. 3x10 (default: near-square; images only)")
     gen.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    gen.add_argument("--kind", choices=tuple(KINDS), default="pictures",
+                     help="what a generator without generator.json draws (default pictures: images in [-1, 1])")
     gen.add_argument("--out", default=None,
                      help="PNG to write: the image grid or the values' histogram "
                           "(default samples.png, none when only --npy is given)")
@@ -225,9 +223,9 @@ def main(argv=None) -> int:
             or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
         with contextlib.nullcontext() if show_all else native_chatter_hidden():
             samples, spec = generate(args.model, n=args.n, seed=args.seed, grid=args.grid,
-                                     out_png=out_png, out_npy=args.npy)
+                                     out_png=out_png, out_npy=args.npy, default_kind=args.kind)
         written = " and ".join(str(path) for path in (out_png, args.npy) if path is not None)
-        print(f"generate: {len(samples)} {spec.kind} of shape {tuple(spec.output_shape)} from {args.model} "
+        print(f"generate: {len(samples)} {kind_named(spec.kind).noun} of shape {tuple(spec.output_shape)} from {args.model} "
               f"(noise {spec.noise}) -> {written}")
 
     return _entry.run(body, args)

@@ -25,8 +25,13 @@ from .training.precision import PRECISIONS
 T = TypeVar("T")
 
 
-def _rule(*, low=None, high=None, low_open=False, choices=None, kind=None, doc=""):
-    return field(metadata={"low": low, "high": high, "low_open": low_open, "choices": choices, "kind": kind, "doc": doc})
+def _rule(*, low=None, high=None, low_open=False, choices=None, kind=None, doc="", optional=False):
+    """A checked field; ``optional`` ones may be left out of the section (then None)."""
+    meta = {"low": low, "high": high, "low_open": low_open, "choices": choices, "kind": kind, "doc": doc,
+            "optional": optional}
+    if optional:
+        return field(default=None, kw_only=True, metadata=meta)
+    return field(metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,8 @@ class TrainConfig:
     history_interval: int = _rule(low=1, doc="record losses every this many steps")
     sample_interval: int = _rule(low=1, doc="grid from the fixed noise batch every this many steps")
     fresh_sample_interval: int = _rule(low=0, doc="grid from fresh noise every this many steps; 0 = never")
-    grid: tuple = _rule(low=1, kind="pair", doc="[rows, cols] of sample grids")
+    grid: tuple | None = _rule(low=1, kind="pair", optional=True,
+                               doc="[rows, cols] of sample grids; left out for 1-D values (drawn as histograms)")
     checkpoint_interval: int = _rule(low=0, doc="save a resumable checkpoint every this many steps; 0 = never")
     reset_discriminator_at: tuple = _rule(low=1, kind="steps", doc="re-initialise D (and its optimizer) before these steps")
     seed: int = _rule(low=0, doc="seeds weight initialisation, batches, noise and the sample-grid noise")
@@ -217,10 +223,10 @@ def parse_section(raw: Any, cls: type[T], *, source: str, section: str) -> T:
             close = difflib.get_close_matches(str(key), fields, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(fields)})"
             raise ConfigError(f"{prefix}.{key}: unknown key{hint}")
-    missing = [name for name in fields if name not in raw]
+    missing = [name for name, f in fields.items() if name not in raw and not f.metadata.get("optional")]
     if missing:
         raise ConfigError(f"{prefix}: missing key(s) {', '.join(missing)}")
-    values = {name: _check_value(f"{prefix}.{name}", f, raw[name]) for name, f in fields.items()}
+    values = {name: _check_value(f"{prefix}.{name}", f, raw[name]) for name, f in fields.items() if name in raw}
     return cls(**values)
 
 

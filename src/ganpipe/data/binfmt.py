@@ -125,6 +125,7 @@ def write_dataset(folder: str | os.PathLike, train: Split, test: Split, *, sourc
         for split, data in zip(SPLITS, (train, test)):
             files.update(write_split(tmp, split, data))
         manifest = {
+            "kind": "digits",  # ganpipe.data.kinds: what every later stage reads instead of guessing
             "format": "headerless uint8; images 784 bytes each (28x28 row-major), labels 1 byte each",
             "image_shape": list(IMAGE_SHAPE),
             "source": source,

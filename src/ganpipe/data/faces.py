@@ -291,7 +291,7 @@ def write_faces(out_dir: str | os.PathLike, faces: np.ndarray, manifest: dict) -
         raise DataError(f"faces must be uint8 of shape (N, S, S, 3), got {faces.dtype} {faces.shape}")
     with atomic_dir(out_dir) as tmp:
         record = write_array(tmp / FACES_FILE, faces)
-        manifest = {**manifest, "image_shape": list(faces.shape[1:]), "files": {FACES_FILE: record}}
+        manifest = {"kind": "pictures", **manifest, "image_shape": list(faces.shape[1:]), "files": {FACES_FILE: record}}
         write_json_atomic(tmp / MANIFEST_FILE, manifest)
     return manifest
 

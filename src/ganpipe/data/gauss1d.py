@@ -24,7 +24,7 @@ def write_gauss1d(folder: str | os.PathLike, *, mean: float, variance: float, co
     values = np.random.default_rng(seed).normal(mean, np.sqrt(variance), count).astype("<f4")
     with atomic_dir(folder) as tmp:
         record = write_array(tmp / SAMPLES_FILE, values)
-        manifest = {"format": "headerless float32 little-endian, one value per sample", "mean": mean,
+        manifest = {"kind": "values", "format": "headerless float32 little-endian, one value per sample", "mean": mean,
                     "variance": variance, "count": count, "seed": seed, "sha256": record["sha256"]}
         write_json_atomic(tmp / MANIFEST_FILE, manifest)
     return manifest

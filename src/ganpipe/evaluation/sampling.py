@@ -20,12 +20,9 @@ def load_checked_generator(models_dir: str | os.PathLike, sample_shape: tuple[in
     GanpipeError if the folder has no generator.json (a generator saved before specs existed, or by
     something else: retrain it) or if the generator draws samples of another shape than the data's ``sample_shape``.
     """
-    from ..training.export import SPEC_FILE, load_sampler, read_spec
+    from ..training.export import load_sampler
 
-    generator, spec = load_sampler(models_dir)
-    if read_spec(models_dir) is None:  # load_sampler guessed a spec; an evaluation must not
-        raise GanpipeError(f"{models_dir}: no {SPEC_FILE} beside the generator (it says how to sample it and how "
-                           "to rebuild its untrained twin; rerun the train stage)")
+    generator, spec = load_sampler(models_dir)  # no kind: without generator.json it is an error, not a guess
     if tuple(generator.output_shape[1:]) != tuple(sample_shape):
         raise GanpipeError(f"{models_dir}: the generator draws samples of shape {tuple(generator.output_shape[1:])}, "
                            f"the data in {data_dir} has shape {tuple(sample_shape)}")

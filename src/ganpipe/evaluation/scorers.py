@@ -1,6 +1,7 @@
 """One number per generator during training, lower is better: the run's own quality scorer.
 
-Picked once, where a run is built (:func:`scorer_for`), by the kind of data it learns:
+Picked once, where a run is built, by the kind of data it learns (``DataKind.scorer`` in
+ganpipe.data.kinds):
 
 - 28x28x1 digits: the judge's domain FID against the real test digits (judge stage);
 - 64x64x3 faces: the face autoencoder's FID against the real faces (face_features stage);
@@ -14,12 +15,9 @@ resamples, which the best-snapshot export weighs a snapshot's lead against.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import GanpipeError
 from . import metrics
 
 # bootstrap resamples behind a snapshot score's noise (each costs one FID: ~10 ms at 2,000 x 128)
@@ -98,33 +96,3 @@ class KSDistance:
         rng = np.random.default_rng(0)
         draws = [self(values[rng.integers(0, len(values), len(values))]) for _ in range(ROUNDS)]
         return self(values), float(np.std(draws, ddof=1))
-
-
-def scorer_for(data_dir: str | os.PathLike, *, judge_dir=None, features_dir=None):
-    """The scorer of a run on ``data_dir``, by its kind of data; GanpipeError naming what is missing."""
-    from ..data.training import FACES_FILE
-    from ..data.gauss1d import SAMPLES_FILE
-
-    data_dir = Path(data_dir)
-    if (data_dir / SAMPLES_FILE).is_file():
-        from ..data.gauss1d import read_gauss1d_manifest
-
-        manifest = read_gauss1d_manifest(data_dir)
-        return KSDistance(manifest["mean"], manifest["variance"])
-    from ..training.export import load_made_model
-
-    if (data_dir / FACES_FILE).is_file():
-        from ..data.faces import read_faces_bin
-        from .face_features import FEATURES_FILE
-
-        if features_dir is None:
-            raise GanpipeError(f"{data_dir}: scoring faces needs --features (the face_features stage's model folder)")
-        return FaceFID(load_made_model(Path(features_dir) / FEATURES_FILE, "face_features"),
-                       read_faces_bin(data_dir / FACES_FILE))
-    from ..data.binfmt import read_split
-    from .judge import JUDGE_FILE
-
-    if judge_dir is None:
-        raise GanpipeError(f"{data_dir}: scoring digits needs --judge (the judge stage's model folder)")
-    return DigitFID(load_made_model(Path(judge_dir) / JUDGE_FILE, "judge"), read_split(data_dir, "Test").images,
-                    read_split(data_dir, "Train").images)

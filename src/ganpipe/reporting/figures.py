@@ -190,8 +190,3 @@ class HistogramRenderer:
     def __call__(self, generated: np.ndarray, steps: int | None = None) -> np.ndarray:
         title = f"after {steps} steps" if steps is not None else ""
         return figure_pixels(histogram_figure(generated[:, 0], reference=self.reference, title=title))
-
-
-def renderer_for(sample_shape: tuple[int, ...], grid: tuple[int, int], reference: np.ndarray):
-    """The picture of a run's samples: an image grid for (H, W, C) data, a histogram for 1-D values."""
-    return GridRenderer(*grid) if len(sample_shape) == 3 else HistogramRenderer(reference)

@@ -24,6 +24,7 @@ def evaluate_run(cfg: EvaluateConfig, *, data_dir, judge_dir, models_dir, report
     How to sample the generator and rebuild its untrained twin comes from ``models_dir``'s generator.json.
     """
     from ..data.binfmt import read_split
+    from ..data.manifest import check_kind
     from ..evaluation import write_quality
     from ..evaluation.digits import HEADLINE, evaluate_digits
     from ..evaluation.judge import JUDGE_FILE, scale
@@ -31,6 +32,7 @@ def evaluate_run(cfg: EvaluateConfig, *, data_dir, judge_dir, models_dir, report
     from ..reporting.figures import save_pairs_figure
     from ..training.export import load_made_model
 
+    check_kind(data_dir, "digits", "evaluate")
     train, test = read_split(data_dir, "Train"), read_split(data_dir, "Test")
     generator, spec = load_checked_generator(models_dir, train.images.shape[1:], data_dir)
     judge = load_made_model(Path(judge_dir) / JUDGE_FILE, "judge")

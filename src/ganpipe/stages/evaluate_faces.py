@@ -22,14 +22,16 @@ def evaluate_face_run(cfg: EvaluateFacesConfig, *, data_dir, features_dir, model
 
     How to sample the generator and rebuild its untrained twin comes from ``models_dir``'s generator.json.
     """
-    from ..data.training import load_training_images
+    from ..data.faces import FACES_FILE, read_faces_bin
+    from ..data.manifest import check_kind
     from ..evaluation.face_features import FEATURES_FILE
     from ..evaluation import write_quality
     from ..evaluation.faces import HEADLINE, evaluate_faces
     from ..evaluation.sampling import load_checked_generator, trained_and_untrained
     from ..training.export import load_made_model
 
-    faces = load_training_images(data_dir)
+    check_kind(data_dir, "pictures", "evaluate_faces")
+    faces = read_faces_bin(Path(data_dir) / FACES_FILE)
     generator, spec = load_checked_generator(models_dir, faces.shape[1:], data_dir)
     if len(faces) < 4:
         raise GanpipeError(f"{data_dir}: {len(faces)} faces; at least 4 are needed for two real sets")

@@ -23,11 +23,13 @@ def evaluate_gauss1d_run(cfg: EvaluateGauss1dConfig, *, data_dir, models_dir, re
     target {mean, variance} (quality_details.json).
     """
     from ..data.gauss1d import read_gauss1d
+    from ..data.manifest import check_kind
     from ..evaluation import write_quality
     from ..evaluation.gauss1d import HEADLINE, gauss1d_metrics
     from ..evaluation.sampling import load_checked_generator
     from ..reporting.figures import save_histogram
 
+    check_kind(data_dir, "values", "evaluate_gauss1d")
     pool, manifest = read_gauss1d(data_dir)
     generator, spec = load_checked_generator(models_dir, pool.shape[1:], data_dir)
     values = generator.predict(spec.noise_batch(cfg.seed, cfg.samples), batch_size=1024, verbose=0)[:, 0]

@@ -13,13 +13,13 @@ from . import _entry
 
 def make_face_features(cfg: FaceFeaturesConfig, *, data_dir, model_dir, reports_dir) -> dict:
     """Train the face autoencoder on ``data_dir``'s faces.bin, save it, return its metrics."""
-    from ..data.training import load_training_images
+    from ..data.faces import FACES_FILE, read_faces_bin
+    from ..data.manifest import check_kind
     from ..evaluation.face_features import FEATURES_FILE, train_face_features
     from ..training.export import save_stable
 
-    faces = load_training_images(data_dir)
-    if faces.ndim != 4 or faces.shape[-1] != 3:
-        raise DataError(f"{data_dir}: expected RGB faces (faces.bin), got images of shape {faces.shape[1:]}")
+    check_kind(data_dir, "pictures", "face_features")
+    faces = read_faces_bin(Path(data_dir) / FACES_FILE)
     try:
         model, mse = train_face_features(faces, epochs=cfg.epochs, batch_size=cfg.batch_size,
                                          feature_dim=cfg.feature_dim, seed=cfg.seed)

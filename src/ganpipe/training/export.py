@@ -30,7 +30,9 @@ SPEC_FILE = "generator.json"
 class GeneratorSpec:
     """How to sample a saved generator, and how to rebuild its untrained twin.
 
-    ``output_range`` is [-1, 1] for images (tanh) and null for 1-D values (a linear output).
+    ``kind`` is the data kind it learned (ganpipe.data.kinds: digits, pictures, values), which
+    says how its samples are pictured and scored; ``output_range`` is the kind's: [-1, 1] for images
+    (tanh) and null for 1-D values (a linear output).
     """
 
     run: str
@@ -40,6 +42,7 @@ class GeneratorSpec:
     noise: str                 # normal: N(0,1) | uniform: U[-1,1] | uniform01: U[0,1]
     output_shape: tuple        # one sample, e.g. (28, 28, 1) or (1,)
     output_range: tuple | None
+    kind: str                  # the data kind's name
     seed: int                  # the run's seed: its initial weights, and its fixed sample-grid noise
     precision: str
     steps: int                 # training steps behind these weights
@@ -47,10 +50,15 @@ class GeneratorSpec:
     weights: str = "live"      # "ema": generator.keras is the moving average of G's weights; "live": G's own
     best_step: int | None = None  # scored snapshots: the steps done when the exported weights scored best
 
-    @property
-    def kind(self) -> str:
-        """"images" (H, W, C) or "values" (D,)."""
-        return "images" if len(self.output_shape) == 3 else "values"
+    @classmethod
+    def from_config(cls, cfg, *, run: str, kind, output_shape: tuple) -> "GeneratorSpec":
+        """The spec of a run of ``cfg`` (a TrainConfig) named ``run`` on data of ``kind`` (a DataKind)
+        whose examples have ``output_shape``, trained to the end, its live or moving-average weights."""
+        return cls(run=run, arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim, noise=cfg.noise,
+                   output_shape=tuple(int(d) for d in output_shape), output_range=kind.output_range,
+                   kind=kind.name, seed=cfg.seed, precision=cfg.precision, steps=cfg.epochs,
+                   d_resets=tuple(s for s in cfg.reset_discriminator_at if s < cfg.epochs),
+                   weights="ema" if cfg.ema_half_life > 0 else "live")
 
     def noise_batch(self, seed: int, count: int, *, stream: int = -1) -> np.ndarray:
         """(count, latent_dim) float32 noise of this generator's kind, from (seed, stream)."""
@@ -65,6 +73,8 @@ class GeneratorSpec:
     def from_json(cls, text: str, where: str) -> "GeneratorSpec":
         try:
             raw = json.loads(text)
+            if isinstance(raw, dict) and "output_shape" in raw and "kind" not in raw:
+                raise GanpipeError(f"{where}: records no data kind (written by an older ganpipe: rerun the train stage)")
             raw["output_shape"] = tuple(raw["output_shape"])
             raw["output_range"] = tuple(raw["output_range"]) if raw["output_range"] is not None else None
             raw["d_resets"] = tuple(raw.get("d_resets", ()))
@@ -151,19 +161,23 @@ def read_spec(path: str | os.PathLike) -> GeneratorSpec | None:
     return GeneratorSpec.from_json(spec.read_text(encoding="utf-8"), str(spec))
 
 
-def load_sampler(path: str | os.PathLike) -> tuple[keras.Model, GeneratorSpec]:
+def load_sampler(path: str | os.PathLike, kind=None) -> tuple[keras.Model, GeneratorSpec]:
     """A generator and its spec, from a model folder or a generator file with ``generator.json`` beside it.
 
-    A generator without a spec (a file from elsewhere) is taken as drawing images in [-1, 1] from
-    N(0, 1) noise, the dense GAN's recipe. Raises GanpipeError naming the file.
+    A generator without a spec (a file from elsewhere) is taken as drawing data of ``kind`` (a
+    ganpipe.data.kinds.DataKind, given by the caller) from N(0, 1) noise, the dense GAN's recipe;
+    without ``kind`` it is an error. Raises GanpipeError naming the file.
     """
     model = load_generator(path)
     spec = read_spec(path)
+    if spec is None and kind is None:
+        raise GanpipeError(f"{path}: no {SPEC_FILE} beside the generator (it says how to sample it and how to "
+                           "rebuild its untrained twin; rerun the train stage)")
     if spec is None:
-        shape = tuple(model.output_shape[1:])
+        data = kind
         spec = GeneratorSpec(run=Path(path).stem, arch="unknown", model={}, latent_dim=int(model.input_shape[-1]),
-                             noise="normal", output_shape=shape, output_range=(-1.0, 1.0) if len(shape) == 3 else None,
-                             seed=0, precision="float32", steps=0)
+                             noise="normal", output_shape=tuple(model.output_shape[1:]), output_range=data.output_range,
+                             kind=data.name, seed=0, precision="float32", steps=0)
     elif spec.latent_dim != int(model.input_shape[-1]) or tuple(spec.output_shape) != tuple(model.output_shape[1:]):
         raise GanpipeError(f"{path}: {SPEC_FILE} describes a generator of noise {spec.latent_dim} -> "
                            f"{spec.output_shape}, the model is {model.input_shape[-1]} -> {tuple(model.output_shape[1:])}")

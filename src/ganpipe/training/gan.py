@@ -65,24 +65,23 @@ def summarize(row) -> dict[str, float]:
 class ArraySampler:
     """Random batches from a training array, drawn inside the compiled step.
 
-    uint8 images (N, H, W, C) are scaled to [-1, 1] per batch; float32 arrays (N, D), such as the
-    1-D Gaussian's samples, are used as they are. The array lives in one non-trainable variable: the
-    compiled function reads it by reference, so neither a float copy of the dataset nor a copy per
-    call is made.
+    The array (uint8 images (N, H, W, C), float32 values (N, D), ...) lives in one non-trainable
+    variable as stored: the compiled function reads it by reference, so neither a float copy of the
+    dataset nor a copy per call is made. ``to_network`` (the data kind's, ganpipe.data.kinds) maps a
+    gathered batch to float32 in the network's range, e.g. uint8 images to [-1, 1].
     """
 
-    def __init__(self, data: np.ndarray):
-        if data.dtype not in (np.uint8, np.float32) or data.ndim < 2 or len(data) == 0:
-            raise ValueError(f"expected non-empty uint8 images or float32 samples, got {data.dtype} {data.shape}")
+    def __init__(self, data: np.ndarray, to_network):
+        if data.ndim < 2 or len(data) == 0:
+            raise ValueError(f"expected a non-empty array of examples, got {data.dtype} {data.shape}")
         self.count = len(data)
         self.shape = tuple(data.shape[1:])
-        self.scaled = data.dtype == np.uint8
+        self.to_network = to_network
         self.data = tf.Variable(data, trainable=False, name="training_data")
 
     def __call__(self, key, batch_size: int) -> tf.Tensor:
         idx = tf.random.stateless_uniform([batch_size], key, minval=0, maxval=self.count, dtype=tf.int64)
-        batch = tf.gather(self.data, idx)
-        return tf.cast(batch, tf.float32) / 127.5 - 1.0 if self.scaled else batch
+        return self.to_network(tf.gather(self.data, idx))
 
 
 def make_optimizer(name: str, lr: float, beta_1: float) -> keras.optimizers.Optimizer:
@@ -126,43 +125,41 @@ def _targets(bounds, key, n) -> tf.Tensor:
 class GAN(keras.Model):
     """``generator`` and ``discriminator`` trained against each other; ``compile`` takes an optimizer for each."""
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, sampler: ArraySampler, *,
-                 batch_size: int, seed: int, noise: str = "normal", d_steps: int = 1, g_steps: int = 1,
-                 real_label=(1.0, 1.0), fake_label=(0.0, 0.0), g_label=(1.0, 1.0), ema_half_life: float = 0.0,
-                 ema_rampup: float = 0.0, augment=(), **kwargs):
-        """Build under the strategy's scope to train distributed (ganpipe.training.networks builds G and D there).
+    def __init__(self, cfg, generator: keras.Model, discriminator: keras.Model, sampler: ArraySampler, **kwargs):
+        """The GAN of ``cfg`` (a :class:`ganpipe.config.TrainConfig`: its step's settings, read here
+        once); build it under the strategy's scope to train distributed (ganpipe.training.networks
+        builds G and D there).
 
-        ``ema_half_life`` > 0 keeps ``ema_generator``, an exponential moving average of G's weights
+        ``cfg.ema_half_life`` > 0 keeps ``ema_generator``, an exponential moving average of G's weights
         whose half-life is that many training images (StyleGAN2-ADA's ``ema_kimg``, in images); with
-        ``ema_rampup`` > 0 the half-life is at most ``ema_rampup`` times the images seen so far, so
+        ``cfg.ema_rampup`` > 0 the half-life is at most ``ema_rampup`` times the images seen so far, so
         the average forgets the random start quickly. BatchNorm's moving statistics are averaged
         the same way as the weights, so they match the averaged weights they normalise.
 
-        ``augment`` names DiffAugment policies (ganpipe.training.augment) applied to every image D
+        ``cfg.augment`` names DiffAugment policies (ganpipe.training.augment) applied to every image D
         sees in training, real and generated, inside the gradient tapes.
         """
         super().__init__(**kwargs)
         replicas = self.distribute_strategy.num_replicas_in_sync
-        if sampler.count < batch_size:
-            raise ValueError(f"batch_size {batch_size} is larger than the {sampler.count} training examples")
-        if batch_size % replicas:
-            raise ValueError(f"batch_size {batch_size} does not split evenly over {replicas} replicas")
+        if sampler.count < cfg.batch_size:
+            raise ValueError(f"batch_size {cfg.batch_size} is larger than the {sampler.count} training examples")
+        if cfg.batch_size % replicas:
+            raise ValueError(f"batch_size {cfg.batch_size} does not split evenly over {replicas} replicas")
+        self.cfg = cfg
         self.generator, self.discriminator = generator, discriminator
         self._sampler = sampler  # not a Keras object: kept out of the model's weights
         self.latent_dim = int(generator.input_shape[-1])
-        self.batch_size, self.seed, self.replicas = int(batch_size), int(seed), replicas
-        self.noise, self.d_steps, self.g_steps = noise, int(d_steps), int(g_steps)
-        self.real_label, self.fake_label, self.g_label = tuple(real_label), tuple(fake_label), tuple(g_label)
+        self.batch_size, self.seed, self.replicas = int(cfg.batch_size), int(cfg.seed), replicas
         # the step counter keys every random draw; every replica holds the same value
         self.step_counter = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
                                             aggregation="only_first_replica", name="step")
         self.recent = self.add_weight(shape=(RING, len(STEP_METRICS)), initializer="zeros", trainable=False,
                                       aggregation="only_first_replica", name="recent_steps")
-        self.augment_policy = tuple(augment)
+        self.augment_policy = tuple(cfg.augment)
         unknown = set(self.augment_policy) - set(AUGMENT_POLICIES)
         if unknown:
             raise ValueError(f"unknown augment policy {sorted(unknown)[0]!r} (valid: {', '.join(AUGMENT_POLICIES)})")
-        self.ema_half_life, self.ema_rampup = float(ema_half_life), float(ema_rampup)
+        self.ema_half_life, self.ema_rampup = float(cfg.ema_half_life), float(cfg.ema_rampup)
         self.ema_generator = None
         if self.ema_half_life > 0:
             self.ema_generator = keras.models.clone_model(generator)
@@ -295,16 +292,16 @@ class GAN(keras.Model):
         G, D, n, share = self.generator, self.discriminator, self.batch_size, self._share
         step = tf.reshape(tf.cast(step, tf.int64), [])
         base = tf.stack([tf.constant(self.seed, tf.int64), step])
-        key = iter(tf.unstack(tf.random.experimental.stateless_split(base, num=6 * self.d_steps + 2 * self.g_steps)))
+        key = iter(tf.unstack(tf.random.experimental.stateless_split(base, num=6 * self.cfg.d_steps + 2 * self.cfg.g_steps)))
         # augmentation draws from a stream of its own, so runs without it keep their draws
         aug_keys = iter(tf.unstack(tf.random.experimental.stateless_split(
-            tf.random.experimental.stateless_fold_in(base, AUGMENT_STREAM), num=2 * self.d_steps + self.g_steps)))
+            tf.random.experimental.stateless_fold_in(base, AUGMENT_STREAM), num=2 * self.cfg.d_steps + self.cfg.g_steps)))
         view = self._augmenter(aug_keys)
-        for _ in range(self.d_steps):
+        for _ in range(self.cfg.d_steps):
             real = view(share(self._sampler(next(key), n)))
-            fake = view(G(share(draw_noise(self.noise, next(key), n, self.latent_dim)), training=False))
-            real_targets = share(_targets(self.real_label, next(key), n))
-            fake_targets = share(_targets(self.fake_label, next(key), n))
+            fake = view(G(share(draw_noise(self.cfg.noise, next(key), n, self.latent_dim)), training=False))
+            real_targets = share(_targets(self.cfg.real_label, next(key), n))
+            fake_targets = share(_targets(self.cfg.fake_label, next(key), n))
             with tf.GradientTape() as tape:
                 p_real = D(real, training=True)
                 loss_real = self._bce(real_targets, p_real)
@@ -314,9 +311,9 @@ class GAN(keras.Model):
                 loss_fake = self._bce(fake_targets, p_fake)
             self.d_optimizer.apply_gradients(zip(tape.gradient(loss_fake, D.trainable_variables), D.trainable_variables))
             next(key), next(key)  # reserved, so adding a draw later keeps today's streams
-        for _ in range(self.g_steps):
-            noise = share(draw_noise(self.noise, next(key), n, self.latent_dim))
-            g_targets = share(_targets(self.g_label, next(key), n))
+        for _ in range(self.cfg.g_steps):
+            noise = share(draw_noise(self.cfg.noise, next(key), n, self.latent_dim))
+            g_targets = share(_targets(self.cfg.g_label, next(key), n))
             with tf.GradientTape() as tape:
                 g_loss = self._bce(g_targets, D(view(G(noise, training=True)), training=True))
             self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables), G.trainable_variables))
@@ -397,9 +394,7 @@ def build_gan(cfg, generator: keras.Model, discriminator: keras.Model, sampler: 
 
     ``jit_compile`` defaults to ``cfg.xla``; ``steps_per_execution`` comes from the config.
     """
-    gan = GAN(generator, discriminator, sampler, batch_size=cfg.batch_size, seed=cfg.seed, noise=cfg.noise,
-              d_steps=cfg.d_steps, g_steps=cfg.g_steps, real_label=cfg.real_label, fake_label=cfg.fake_label,
-              g_label=cfg.g_label, ema_half_life=cfg.ema_half_life, ema_rampup=cfg.ema_rampup, augment=cfg.augment)
+    gan = GAN(cfg, generator, discriminator, sampler)
     gan.compile(d_optimizer=make_optimizer(cfg.optimizer, cfg.d_lr, cfg.beta_1),
                 g_optimizer=make_optimizer(cfg.optimizer, cfg.lr, cfg.beta_1),
                 steps_per_execution=cfg.steps_per_execution, jit_compile=cfg.xla if jit_compile is None else jit_compile)

@@ -1,0 +1,192 @@
+"""The kinds of data ganpipe trains on, one object each: digits, pictures and 1-D values.
+
+A prepare stage records its folder's kind in ``manifest.json`` (``"kind": "digits"``); everything
+after it reads that once, with :func:`kind_of`, and asks the kind object instead of looking at file
+names, array ranks or dtypes. A kind knows
+
+- how to load its folder's training array (:meth:`DataKind.load`) and the generator's output range;
+- how to scale a stored batch to the network's range and back (:meth:`to_network`, :meth:`from_network`);
+- how to picture samples (:meth:`renderer`: a grid of images, a histogram of values);
+- its snapshot scorer (:meth:`scorer`, from the run's ``scorer_dir``) and its evaluation stage
+  (:attr:`evaluation`), which is also the stage whose ``runs`` list holds a run of this kind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GanpipeError
+from .manifest import KIND_NAMES, read_kind
+
+
+class DataKind:
+    """What a kind of data is; one instance per kind in :data:`KINDS`."""
+
+    name = ""
+    evaluation = ""            # the dvc.yaml stage that evaluates a run of this kind
+    scorer_stage = None        # the stage whose model folder scores snapshots (None: the data's own manifest)
+    output_range = None        # (low, high) of the generator's output, or None for unbounded values
+    default_count = 0          # samples `ganpipe generate` draws by default
+    noun = "samples"           # what one sample is called in messages
+    needs_grid = True          # the run's train.<name>.grid is used (image grids)
+
+    def load(self, folder: Path) -> np.ndarray:
+        raise NotImplementedError
+
+    def to_network(self, batch):
+        """A stored batch (tf.Tensor) -> float32 in the network's range."""
+        import tensorflow as tf
+
+        return tf.cast(batch, tf.float32)
+
+    def from_network(self, samples: np.ndarray) -> np.ndarray:
+        """Generator output -> the stored form (float32 values as they are)."""
+        return np.asarray(samples, np.float32)
+
+    def renderer(self, grid, reference: np.ndarray):
+        raise NotImplementedError
+
+    def scorer(self, data_dir: Path, scorer_dir):
+        raise NotImplementedError
+
+    def draw(self, samples: np.ndarray, path, *, grid, title: str = "") -> None:
+        """Picture ``samples`` (generator output) as a PNG at ``path``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<data kind {self.name}>"
+
+
+class _Images(DataKind):
+    """uint8 images (N, H, W, C) on disk; the generator draws float32 in [-1, 1] (tanh)."""
+
+    output_range = (-1.0, 1.0)
+    default_count = 25
+    noun = "images"
+
+    def to_network(self, batch):
+        import tensorflow as tf
+
+        return tf.cast(batch, tf.float32) / 127.5 - 1.0
+
+    def from_network(self, samples):
+        return np.clip(np.rint((np.asarray(samples, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+    def renderer(self, grid, reference):
+        from ..reporting.figures import GridRenderer
+
+        if grid is None:
+            raise GanpipeError(f"grid: the {self.name} kind draws its samples as a grid; give grid: [rows, cols]")
+        return GridRenderer(*grid)
+
+    def draw(self, samples, path, *, grid, title=""):
+        from ..reporting.figures import save_image_grid
+
+        save_image_grid(samples, path, *grid)
+
+    def _scorer_model(self, data_dir, scorer_dir, file_name: str, stage: str):
+        from ..training.export import load_made_model
+
+        if scorer_dir is None:
+            raise GanpipeError(f"{data_dir}: scoring {self.name} needs --scorer (the {stage} stage's model folder)")
+        return load_made_model(Path(scorer_dir) / file_name, stage)
+
+
+class Digits(_Images):
+    """MNIST-style 28x28x1 digits with labels, in imagesTrain.bin / imagesTest.bin (prepare_mnist)."""
+
+    name = "digits"
+    evaluation = "evaluate"
+    scorer_stage = "judge"
+
+    def load(self, folder):
+        from .binfmt import read_split
+
+        return read_split(folder, "Train").images
+
+    def scorer(self, data_dir, scorer_dir):
+        from ..evaluation.judge import JUDGE_FILE
+        from ..evaluation.scorers import DigitFID
+        from .binfmt import read_split
+
+        judge = self._scorer_model(data_dir, scorer_dir, JUDGE_FILE, "judge")
+        return DigitFID(judge, read_split(data_dir, "Test").images, read_split(data_dir, "Train").images)
+
+
+class Pictures(_Images):
+    """Square RGB pictures (N, S, S, 3) in faces.bin (prepare_anime: face crops or whole pictures)."""
+
+    name = "pictures"
+    evaluation = "evaluate_faces"
+    scorer_stage = "face_features"
+
+    def load(self, folder):
+        from .faces import FACES_FILE, read_faces_bin
+
+        return read_faces_bin(Path(folder) / FACES_FILE)
+
+    def scorer(self, data_dir, scorer_dir):
+        from ..evaluation.face_features import FEATURES_FILE
+        from ..evaluation.scorers import FaceFID
+
+        extractor = self._scorer_model(data_dir, scorer_dir, FEATURES_FILE, "face_features")
+        return FaceFID(extractor, self.load(data_dir))
+
+
+class Values(DataKind):
+    """1-D float32 values (N, 1) in samples.bin, drawn from the normal target its manifest names."""
+
+    name = "values"
+    evaluation = "evaluate_gauss1d"
+    default_count = 1000
+    noun = "values"
+    needs_grid = False
+
+    def load(self, folder):
+        from .gauss1d import read_gauss1d
+
+        return read_gauss1d(folder)[0]
+
+    def renderer(self, grid, reference):
+        from ..reporting.figures import HistogramRenderer
+
+        return HistogramRenderer(reference)
+
+    def draw(self, samples, path, *, grid, title=""):
+        from ..reporting.figures import save_histogram
+
+        save_histogram(np.asarray(samples).reshape(-1), path, title=title)
+
+    def scorer(self, data_dir, scorer_dir):
+        from ..evaluation.scorers import KSDistance
+        from .gauss1d import read_gauss1d_manifest
+
+        manifest = read_gauss1d_manifest(data_dir)
+        return KSDistance(manifest["mean"], manifest["variance"])
+
+
+DIGITS, PICTURES, VALUES = Digits(), Pictures(), Values()
+KINDS: dict[str, DataKind] = {kind.name: kind for kind in (DIGITS, PICTURES, VALUES)}
+assert tuple(KINDS) == KIND_NAMES, "ganpipe.data.manifest.KIND_NAMES lists every kind"
+
+
+def kind_named(name: str, where: str = "kind") -> DataKind:
+    """The kind called ``name``; GanpipeError naming ``where`` and the known kinds otherwise."""
+    try:
+        return KINDS[name]
+    except (KeyError, TypeError):
+        raise GanpipeError(f"{where}: unknown data kind {name!r} (known: {', '.join(KINDS)})") from None
+
+
+def kind_of(folder: str | os.PathLike) -> DataKind:
+    """The kind a prepare stage recorded in ``folder``'s manifest.json; DataError naming the folder otherwise."""
+    return KINDS[read_kind(folder)]
+
+
+def load_training_data(folder: str | os.PathLike) -> tuple[DataKind, np.ndarray]:
+    """(the folder's kind, its training array): uint8 images (N, H, W, C) or float32 values (N, 1)."""
+    kind = kind_of(folder)
+    return kind, kind.load(Path(folder))

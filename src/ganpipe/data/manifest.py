@@ -1,0 +1,39 @@
+"""The kind of data a prepared folder holds, as its prepare stage recorded it in ``manifest.json``.
+
+Only the name is read here (a stage that takes one kind checks it without loading any kind's code);
+ganpipe.data.kinds turns the name into the object that knows the data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..errors import DataError
+
+MANIFEST_FILE = "manifest.json"
+KIND_NAMES = ("digits", "pictures", "values")  # the kinds of ganpipe.data.kinds.KINDS
+
+
+def read_kind(folder: str | os.PathLike) -> str:
+    """The data kind's name in ``folder``'s manifest.json; DataError naming the folder if it is missing or unknown."""
+    path = Path(folder) / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{folder}: no {MANIFEST_FILE} (not a prepared data folder: run its prepare stage first?)") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(manifest, dict) or "kind" not in manifest:
+        raise DataError(f"{path}: records no data kind (prepared by an older ganpipe: rerun its prepare stage)")
+    if manifest["kind"] not in KIND_NAMES:
+        raise DataError(f"{path}: unknown data kind {manifest['kind']!r} (known: {', '.join(KIND_NAMES)})")
+    return manifest["kind"]
+
+
+def check_kind(folder: str | os.PathLike, expected: str, stage: str) -> None:
+    """DataError naming ``folder`` unless it holds ``expected`` (a kind's name), the only kind ``stage`` takes."""
+    found = read_kind(folder)
+    if found != expected:
+        raise DataError(f"{folder}: holds {found}; {stage} takes {expected}")
