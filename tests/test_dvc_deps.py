@@ -190,17 +190,21 @@ def test_code_dependencies_match_the_imports(stages):
 
 
 def test_each_train_stage_depends_on_its_data_and_its_own_scorer_only(stages):
-    """runs.<name> names the run's data and the scorer of that data (experiments.SCORERS); train@<name>
-    depends on those two and no other data or model, and its command names no other scorer."""
-    from ganpipe.experiments import SCORERS
+    """runs.<name> names the run's data and the scorer of that data's kind (ganpipe.runs.folder_kind);
+    train@<name> depends on those two and no other data or model, and its command names no other scorer."""
+    from ganpipe.runs import folder_kind
 
+    pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    scorers = set()
     for file in ("params.yaml", "experiments.yaml"):
         for run, entry in yaml.safe_load((REPO / file).read_text())["runs"].items():
-            assert entry == {"data": entry["data"], "scorer": SCORERS[entry["data"]]}, (file, run, entry)
+            scorer = folder_kind(entry["data"], pipeline, REPO).scorer_path(entry["data"])
+            assert entry == {"data": entry["data"], "scorer": scorer}, (file, run, entry)
+            scorers.add(scorer)
     for run, entry in yaml.safe_load((REPO / "params.yaml").read_text())["runs"].items():
         cmd, deps = stages[f"train@{run}"]
         assert sorted(d for d in deps if not d.startswith("src/")) == sorted(entry.values()), (run, deps)
-        others = set(SCORERS.values()) - {entry["scorer"]}
+        others = scorers - {entry["scorer"]}
         assert not [word for word in cmd.split() if word in others], (run, cmd)
 
 

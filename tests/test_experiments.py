@@ -130,6 +130,7 @@ def test_add_run_copies_a_catalogue_experiment_into_params_yaml(tmp_path, capsys
 
     params = tmp_path / "params.yaml"
     params.write_text((REPO / "params.yaml").read_text())
+    (tmp_path / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())
     args = ["add-run", "dense_burnin", "--params", str(params), "--catalogue", str(REPO / "experiments.yaml")]
     assert cli.main(args) == 0
     assert "train.dense_burnin: copied" in capsys.readouterr().out
@@ -151,25 +152,32 @@ def test_add_run_copies_a_catalogue_experiment_into_params_yaml(tmp_path, capsys
 
 
 def test_add_run_on_another_folder_takes_that_folders_scorer(tmp_path):
-    """--data replaces the catalogue's folder; a known folder brings its scorer and evaluation list (and
-    takes the run out of the old one's), an unknown one (digits prepared elsewhere) keeps the catalogue's scorer."""
+    """--data replaces the catalogue's folder; the folder's kind (from the prepare stage that writes it, or
+    from its manifest when prepared elsewhere) brings its scorer and evaluation list, and takes the run
+    out of the old one's; dvc.yaml's artifacts, metrics and report inputs follow."""
     from ganpipe.experiments import add_run
 
     params = tmp_path / "params.yaml"
     params.write_text((REPO / "params.yaml").read_text())
+    (tmp_path / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())
+    (tmp_path / "data" / "fashion").mkdir(parents=True)
+    (tmp_path / "data" / "fashion" / "manifest.json").write_text('{"kind": "digits"}')
     catalogue = REPO / "experiments.yaml"
+    pipeline_parts = ["dvc.yaml: artifacts", "dvc.yaml: metrics", "dvc.yaml: report's deps"]
     assert add_run("dcgan28", params=params, catalogue=catalogue, data="data/anime/")[1:] == [
-        "runs.dcgan28: data data/anime, scorer models/face_features", "evaluate_faces.runs: + dcgan28"]
+        "runs.dcgan28: data data/anime, scorer models/face_features", "evaluate_faces.runs: + dcgan28", *pipeline_parts]
     assert add_run("dense_sgd", params=params, catalogue=catalogue, data="data/fashion") == [
-        "train.dense_sgd: copied from " + str(catalogue), "runs.dense_sgd: data data/fashion, scorer models/judge"]
+        "train.dense_sgd: copied from " + str(catalogue), "runs.dense_sgd: data data/fashion, scorer models/judge",
+        "evaluate.runs: + dense_sgd", *pipeline_parts]
     runs = yaml.safe_load(params.read_text())["runs"]
     assert runs["dcgan28"] == {"data": "data/anime", "scorer": "models/face_features"}
     assert runs["dense_sgd"] == {"data": "data/fashion", "scorer": "models/judge"}
     # moved back: the entry is updated in place, not added twice
     assert add_run("dcgan28", params=params, catalogue=catalogue, data="data/mnist") == [
-        "runs.dcgan28: data data/mnist, scorer models/judge", "evaluate_faces.runs: - dcgan28", "evaluate.runs: + dcgan28"]
+        "runs.dcgan28: data data/mnist, scorer models/judge", "evaluate_faces.runs: - dcgan28", "evaluate.runs: + dcgan28",
+        "dvc.yaml: artifacts"]
     after = yaml.safe_load(params.read_text())
     assert after["runs"]["dcgan28"] == {"data": "data/mnist", "scorer": "models/judge"}
     before = yaml.safe_load((REPO / "params.yaml").read_text())
     assert after["evaluate_faces"]["runs"] == before["evaluate_faces"]["runs"]
-    assert after["evaluate"]["runs"] == before["evaluate"]["runs"] + ["dcgan28"]
+    assert after["evaluate"]["runs"] == before["evaluate"]["runs"] + ["dcgan28", "dense_sgd"]  # in runs' order

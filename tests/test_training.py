@@ -172,7 +172,7 @@ def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_di
                                                         "generator_live.keras", "generator_model_7.h5"]
     spec = json.loads((models / "generator.json").read_text())
     assert spec == {"run": "models", "arch": "dense", "model": {}, "latent_dim": 100, "noise": "normal",
-                    "output_shape": [28, 28, 1], "output_range": [-1.0, 1.0], "seed": 0, "precision": "float32",
+                    "output_shape": [28, 28, 1], "output_range": [-1.0, 1.0], "kind": "digits", "seed": 0, "precision": "float32",
                     "steps": 7, "d_resets": [], "weights": "ema", "best_step": None}
     reloaded = keras.models.load_model(models / "generator.keras")
     legacy = keras.models.load_model(models / "generator_model_7.h5", compile=False)

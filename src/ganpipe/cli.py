@@ -165,13 +165,21 @@ def main(argv=None) -> int:
     add = sub.add_parser(
         "add-run", parents=[debug], help="copy a ready-made experiment from experiments.yaml into params.yaml",
         description="Copy train.NAME from experiments.yaml into params.yaml, set runs.NAME to its data folder "
-                    "and add NAME to the evaluation of that data (evaluate.runs for data/mnist, ...); "
+                    "and the scorer of that data's kind, and sync what follows from it (`ganpipe sync`); "
                     "then `dvc exp run` trains, scores and plots it. A section already in params.yaml is kept.")
     add.add_argument("name", help="the experiment, e.g. dense_small (see experiments.yaml)")
     add.add_argument("--data", default=None, help="data folder to train on (default: experiments.yaml runs.NAME)")
     add.add_argument("--params", default="params.yaml", help="params file to add it to (default: params.yaml)")
     add.add_argument("--catalogue", default="experiments.yaml", help="where the experiment is defined "
                                                                      "(default: experiments.yaml)")
+    syn = sub.add_parser(
+        "sync", parents=[debug], help="write what follows from params.yaml runs into params.yaml and dvc.yaml",
+        description="From params.yaml runs (each run's data folder, whose kind decides the rest), rewrite "
+                    "the runs' scorers, the evaluate*.runs lists, and dvc.yaml's artifacts, metrics and the "
+                    "report stage's inputs: the parts DVC's foreach cannot expand. --check only says what differs.")
+    syn.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    syn.add_argument("--pipeline", default="dvc.yaml", help="pipeline file (default: dvc.yaml)")
+    syn.add_argument("--check", action="store_true", help="change nothing; exit 2 naming the parts out of date")
     cmp = sub.add_parser(
         "compare", parents=[debug], help="rebuild two commits the same way and report what changed (what CI posts)",
         description="Rebuild commits BASE and HEAD, each in a temporary clone sharing this project's DVC cache, "
@@ -210,6 +218,15 @@ def main(argv=None) -> int:
 
             path = compare(args.base, args.head, settings=args.settings)
             print(f"compare: wrote {path}")
+            return
+        if args.command == "sync":
+            from .runs import sync
+
+            changes = sync(args.params, args.pipeline, write=not args.check)
+            if changes and args.check:
+                raise GanpipeError(f"{args.params}, {args.pipeline}: out of date with runs ({'; '.join(changes)}); "
+                                   "run `ganpipe sync`")
+            print("sync: " + ("; ".join(changes) if changes else "up to date"))
             return
         if args.command == "add-run":
             from .experiments import add_run

@@ -112,7 +112,7 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Section ``train.<experiment>``: one GAN training run. Every key is required."""
+    """Section ``train.<experiment>``: one GAN training run. Every key is required but ``grid`` (1-D values need none)."""
 
     arch: str = _rule(choices=tuple(sorted(REGISTRY)), doc="architecture name in ganpipe.models.REGISTRY")
     model: dict = _rule(doc="architecture options (layer sizes ...); {} for the architecture's fixed layout")

@@ -15,17 +15,9 @@ from pathlib import Path
 
 from .config import TrainConfig, parse_section
 from .errors import ConfigError
+from .runs import folder_kind, sync
 
 CATALOGUE = "experiments.yaml"
-
-# the params.yaml list of runs that each evaluate stage scores, by the data folder it reads (dvc.yaml)
-EVALUATION_LISTS = {"data/mnist": "evaluate", "data/anime": "evaluate_faces", "data/gauss1d": "evaluate_gauss1d"}
-# what the snapshots of a run on each data folder are scored with, the train stage's one input besides
-# its data (dvc.yaml: train's deps): the judge stage's model, the face_features stage's model, and for
-# 1-D values the target's mean and variance in the data's manifest
-SCORERS = {"data/mnist": "models/judge", "data/anime": "models/face_features",
-           "data/gauss1d": "data/gauss1d/manifest.json"}
-
 
 def _yaml():
     from ruamel.yaml import YAML  # DVC's own YAML library: edits keep params.yaml's comments and layout
@@ -81,15 +73,16 @@ def _run_entry(path: Path, name: str, entry) -> dict | None:
 
 
 def add_run(name: str, *, params: str | os.PathLike = "params.yaml", catalogue: str | os.PathLike = CATALOGUE,
-            data: str | None = None) -> list[str]:
+            data: str | None = None, pipeline: str | os.PathLike | None = None) -> list[str]:
     """Make experiment ``name`` of the catalogue one of params.yaml's runs.
 
     Copies ``train.<name>`` (checked as a :class:`TrainConfig` first) unless params.yaml has that
     section already, sets ``runs.<name>`` to ``{data, scorer}`` (default: the entry of params.yaml,
-    else of the catalogue; ``data`` replaces its folder, and the scorer follows a known folder,
-    :data:`SCORERS`) and puts ``name`` in the evaluation list of that folder
-    (:data:`EVALUATION_LISTS`), and in no other. Writes params.yaml atomically, keeping its comments. Returns what
-    changed, one "key: value" line each (empty: nothing to do).
+    else of the catalogue; ``data`` replaces its folder, and the scorer is that of the folder's data
+    kind), writes params.yaml atomically, keeping its comments; then :func:`ganpipe.runs.sync` writes
+    what follows from the run (its evaluation list, artifact, metrics and report inputs) into
+    params.yaml and ``pipeline`` (default: the dvc.yaml beside params.yaml). Returns what changed,
+    one line each (empty: nothing to do).
     """
     from ruamel.yaml.comments import CommentedMap
 
@@ -116,9 +109,12 @@ def add_run(name: str, *, params: str | os.PathLike = "params.yaml", catalogue: 
     if entry is None and not data:
         raise ConfigError(f"{catalogue}: runs.{name}: no data folder; give one with --data")
     folder = str(data or entry["data"]).rstrip("/")
-    scorer = SCORERS.get(folder) or (entry or {}).get("scorer")
-    if not scorer:
-        raise ConfigError(f"runs.{name}: no scorer known for {folder} (known folders: {', '.join(SCORERS)})")
+    pipeline = Path(pipeline) if pipeline is not None else params.parent / "dvc.yaml"
+    try:
+        stages = yaml.load(pipeline.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{pipeline}: cannot read ({exc.strerror})") from None
+    scorer = folder_kind(folder, stages, params.parent).scorer_path(folder)
     wanted = CommentedMap(data=folder, scorer=scorer)
     wanted.fa.set_flow_style()
 
@@ -132,16 +128,8 @@ def add_run(name: str, *, params: str | os.PathLike = "params.yaml", catalogue: 
         else:
             current.update(wanted)
         changes.append(f"runs.{name}: data {folder}, scorer {scorer}")
-    listed = EVALUATION_LISTS.get(folder)
-    for other in EVALUATION_LISTS.values():  # a run moved to another folder leaves the evaluation of the old one
-        if other != listed and isinstance(doc.get(other), dict) and name in (doc[other].get("runs") or []):
-            doc[other]["runs"].remove(name)
-            changes.append(f"{other}.runs: - {name}")
-    if listed and isinstance(doc.get(listed), dict) and name not in (doc[listed].get("runs") or []):
-        doc[listed]["runs"].append(name)
-        changes.append(f"{listed}.runs: + {name}")
     if changes:
         out = io.StringIO()
         yaml.dump(doc, out)
         write_text_atomic(params, out.getvalue())
-    return changes
+    return changes + sync(params, pipeline)

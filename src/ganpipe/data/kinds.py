@@ -32,6 +32,11 @@ class DataKind:
     default_count = 0          # samples `ganpipe generate` draws by default
     noun = "samples"           # what one sample is called in messages
     needs_grid = True          # the run's train.<name>.grid is used (image grids)
+    report_pictures = ()       # reports/<run>/ pictures the report shows beside the loss plot
+
+    def scorer_path(self, folder: str) -> str:
+        """The scorer a run on the data ``folder`` depends on (dvc.yaml's train deps, ``runs.<name>.scorer``)."""
+        return f"models/{self.scorer_stage}"
 
     def load(self, folder: Path) -> np.ndarray:
         raise NotImplementedError
@@ -66,6 +71,7 @@ class _Images(DataKind):
     output_range = (-1.0, 1.0)
     default_count = 25
     noun = "images"
+    report_pictures = ("final_samples.png",)
 
     def to_network(self, batch):
         import tensorflow as tf
@@ -149,6 +155,9 @@ class Values(DataKind):
         from .gauss1d import read_gauss1d
 
         return read_gauss1d(folder)[0]
+
+    def scorer_path(self, folder):
+        return f"{folder}/manifest.json"  # the target's mean and variance
 
     def renderer(self, grid, reference):
         from ..reporting.figures import HistogramRenderer

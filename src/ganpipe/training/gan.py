@@ -76,7 +76,7 @@ class ArraySampler:
             raise ValueError(f"expected a non-empty array of examples, got {data.dtype} {data.shape}")
         self.count = len(data)
         self.shape = tuple(data.shape[1:])
-        self.to_network = to_network
+        self.to_network = tf.autograph.experimental.do_not_convert(to_network)  # plain ops: nothing to convert
         self.data = tf.Variable(data, trainable=False, name="training_data")
 
     def __call__(self, key, batch_size: int) -> tf.Tensor:
@@ -199,34 +199,7 @@ class GAN(keras.Model):
         if (self.run_eagerly or not self.jit_compile or self.steps_per_execution <= 1
                 or tf.distribute.has_strategy() or self.distribute_strategy.num_replicas_in_sync > 1):
             return super().make_train_function(force)
-        most = int(self.steps_per_execution)
-
-        @tf.function(jit_compile=True, reduce_retracing=True)
-        def run_steps(first, count):
-            logs = self.train_step(first)
-
-            def body(i, logs):
-                return i + 1, self.train_step(first + i)
-
-            return tf.while_loop(lambda i, _: i < count, body, (tf.constant(1, tf.int64), logs))[1]
-
-        @tf.function(reduce_retracing=True)
-        def take(iterator):  # (any left?, the first index, how many of at most `most` follow it, as steps() gives?)
-            head = iterator.get_next_as_optional()
-            first = tf.cond(head.has_value(), lambda: tf.cast(head.get_value(), tf.int64),
-                            lambda: tf.constant(-1, tf.int64))
-
-            def another(count, going, in_order):
-                following = iterator.get_next_as_optional()
-                going = following.has_value()
-                index = tf.cond(going, lambda: tf.cast(following.get_value(), tf.int64), lambda: first + count)
-                return count + tf.cast(going, tf.int64), going, tf.logical_and(in_order, tf.equal(index, first + count))
-
-            starts_at_done = tf.logical_or(tf.logical_not(head.has_value()),
-                                           tf.equal(first, tf.cast(self.step_counter.value, tf.int64)))
-            count, _, in_order = tf.while_loop(lambda count, going, _: tf.logical_and(going, count < most), another,
-                                               (tf.constant(1, tf.int64), head.has_value(), starts_at_done))
-            return head.has_value(), first, count, in_order
+        run_steps, take = self._fused_steps(), self._fused_take(int(self.steps_per_execution))
 
         def function(iterator):
             spec = getattr(iterator, "element_spec", None)
@@ -245,6 +218,43 @@ class GAN(keras.Model):
 
         self.train_function = function
         return function
+
+    def _fused_steps(self):
+        """One XLA program running steps ``first .. first+count-1`` in a while loop: the last step's logs."""
+
+        @tf.function(jit_compile=True, reduce_retracing=True)
+        def run_steps(first, count):
+            logs = self.train_step(first)
+
+            def body(i, logs):
+                return i + 1, self.train_step(first + i)
+
+            return tf.while_loop(lambda i, _: i < count, body, (tf.constant(1, tf.int64), logs))[1]
+
+        return run_steps
+
+    def _fused_take(self, most: int):
+        """``take(iterator)``: (any left?, the first index, how many of at most ``most`` follow it, as steps() gives?)."""
+
+        @tf.function(reduce_retracing=True)
+        def take(iterator):
+            head = iterator.get_next_as_optional()
+            first = tf.cond(head.has_value(), lambda: tf.cast(head.get_value(), tf.int64),
+                            lambda: tf.constant(-1, tf.int64))
+
+            def another(count, going, in_order):
+                following = iterator.get_next_as_optional()
+                going = following.has_value()
+                index = tf.cond(going, lambda: tf.cast(following.get_value(), tf.int64), lambda: first + count)
+                return count + tf.cast(going, tf.int64), going, tf.logical_and(in_order, tf.equal(index, first + count))
+
+            starts_at_done = tf.logical_or(tf.logical_not(head.has_value()),
+                                           tf.equal(first, tf.cast(self.step_counter.value, tf.int64)))
+            count, _, in_order = tf.while_loop(lambda count, going, _: tf.logical_and(going, count < most), another,
+                                               (tf.constant(1, tf.int64), head.has_value(), starts_at_done))
+            return head.has_value(), first, count, in_order
+
+        return take
 
     @property
     def steps_done(self) -> int:
@@ -302,14 +312,8 @@ class GAN(keras.Model):
             fake = view(G(share(draw_noise(self.cfg.noise, next(key), n, self.latent_dim)), training=False))
             real_targets = share(_targets(self.cfg.real_label, next(key), n))
             fake_targets = share(_targets(self.cfg.fake_label, next(key), n))
-            with tf.GradientTape() as tape:
-                p_real = D(real, training=True)
-                loss_real = self._bce(real_targets, p_real)
-            self.d_optimizer.apply_gradients(zip(tape.gradient(loss_real, D.trainable_variables), D.trainable_variables))
-            with tf.GradientTape() as tape:
-                p_fake = D(fake, training=True)
-                loss_fake = self._bce(fake_targets, p_fake)
-            self.d_optimizer.apply_gradients(zip(tape.gradient(loss_fake, D.trainable_variables), D.trainable_variables))
+            loss_real, p_real = self._d_update(real, real_targets)
+            loss_fake, p_fake = self._d_update(fake, fake_targets)
             next(key), next(key)  # reserved, so adding a draw later keeps today's streams
         for _ in range(self.cfg.g_steps):
             noise = share(draw_noise(self.cfg.noise, next(key), n, self.latent_dim))
@@ -331,6 +335,15 @@ class GAN(keras.Model):
             # Keras 3.15 reduces multi-worker logs with reduce(MEAN, axis=0), which fails on scalars
             return {name: tf.reshape(value, [1]) for name, value in zip(STEP_METRICS, tf.unstack(values))}
         return dict(zip(STEP_METRICS, tf.unstack(values)))
+
+    def _d_update(self, images, targets):
+        """One optimizer step of D on ``images`` towards ``targets``: (the loss before it, D's probabilities)."""
+        D = self.discriminator
+        with tf.GradientTape() as tape:
+            probs = D(images, training=True)
+            loss = self._bce(targets, probs)
+        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, D.trainable_variables), D.trainable_variables))
+        return loss, probs
 
     def _augmenter(self, keys):
         """A function applying the next key's augmentation to a (replica's slice of a) batch; identity without policy."""

@@ -1,0 +1,54 @@
+"""A run declared once: what follows from params.yaml ``runs`` (ganpipe.runs) is what the files hold."""
+
+from __future__ import annotations
+
+import shutil
+
+import yaml
+
+from ganpipe import cli
+from ganpipe.runs import sync
+
+from .conftest import REPO
+
+
+def test_the_generated_parts_match_runs():
+    """Someone who edits `runs` by hand without `ganpipe sync` fails here (the fix: run `ganpipe sync`)."""
+    assert sync(REPO / "params.yaml", REPO / "dvc.yaml", write=False) == []
+
+
+def project(tmp_path):
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    return tmp_path / "params.yaml", tmp_path / "dvc.yaml"
+
+
+def test_a_run_added_by_hand_is_synced_everywhere(tmp_path, capsys):
+    params, pipeline = project(tmp_path)
+    doc = yaml.safe_load(params.read_text())
+    doc["runs"]["faces2"] = {"data": "data/anime", "scorer": "?"}
+    params.write_text(yaml.safe_dump(doc, sort_keys=False))
+    args = ["sync", "--params", str(params), "--pipeline", str(pipeline)]
+    assert cli.main([*args, "--check"]) == 2
+    assert "runs.faces2.scorer: models/face_features" in capsys.readouterr().err
+    assert cli.main(args) == 0
+    p, d = yaml.safe_load(params.read_text()), yaml.safe_load(pipeline.read_text())
+    assert p["runs"]["faces2"] == {"data": "data/anime", "scorer": "models/face_features"}
+    assert p["evaluate_faces"]["runs"] == ["anime", "faces2"] and p["evaluate"]["runs"] == ["mnist"]
+    assert d["artifacts"]["faces2"]["path"] == "models/faces2"
+    assert "reports/faces2/timing.json" in d["metrics"]
+    assert {"reports/faces2/quality.json", "reports/faces2/final_samples.png"} <= set(d["stages"]["report"]["deps"])
+    assert cli.main([*args, "--check"]) == 0 and "up to date" in capsys.readouterr().out
+
+
+def test_a_removed_run_leaves_every_generated_part(tmp_path):
+    params, pipeline = project(tmp_path)
+    text = params.read_text()
+    params.write_text("\n".join(line for line in text.splitlines() if not line.startswith("  gauss1d: {data")) + "\n")
+    sync(params, pipeline)
+    p, d = yaml.safe_load(params.read_text()), yaml.safe_load(pipeline.read_text())
+    assert p["evaluate_gauss1d"]["runs"] == [] and "gauss1d" not in d["artifacts"]
+    assert not [dep for dep in d["stages"]["report"]["deps"] if "gauss1d" in dep]
+    assert "reports/gauss1d/timing.json" not in d["metrics"]
+    # comments and the other lines stay as they were
+    assert "# the trained generators as model artifacts" in pipeline.read_text()
