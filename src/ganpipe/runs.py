@@ -23,10 +23,11 @@ import io
 import os
 from pathlib import Path
 
+from .data.manifest import PREPARED_BY
 from .errors import ConfigError
 
-# the kind of the folder each prepare stage writes (the kind its manifest records)
-PREPARED_KINDS = {"prepare_mnist": "digits", "prepare_anime": "pictures", "prepare_gauss1d": "values"}
+PREPARED_KINDS = {stage: kind for kind, stage in PREPARED_BY.items()}  # the kind of the folder each prepare stage writes
+
 # what the report reads of every run, beside the kind's own pictures (DataKind.report_pictures)
 REPORT_FILES = ("metrics.json", "quality.json", "quality_details.json", "loss.png")
 

@@ -14,15 +14,19 @@ from ..errors import DataError
 
 MANIFEST_FILE = "manifest.json"
 KIND_NAMES = ("digits", "pictures", "values")  # the kinds of ganpipe.data.kinds.KINDS
+PREPARED_BY = {"digits": "prepare_mnist", "pictures": "prepare_anime", "values": "prepare_gauss1d"}  # the stage writing each
 
 
-def read_kind(folder: str | os.PathLike) -> str:
-    """The data kind's name in ``folder``'s manifest.json; DataError naming the folder if it is missing or unknown."""
+def read_kind(folder: str | os.PathLike, prepare: str = "the prepare stage") -> str:
+    """The data kind's name in ``folder``'s manifest.json; DataError naming the folder (and ``prepare``,
+    the stage that makes it) if it is missing or unknown."""
     path = Path(folder) / MANIFEST_FILE
+    if not Path(folder).is_dir():
+        raise DataError(f"{folder}: data folder not found (run {prepare} first?)")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DataError(f"{folder}: no {MANIFEST_FILE} (not a prepared data folder: run its prepare stage first?)") from None
+        raise DataError(f"{folder}: no {MANIFEST_FILE} (not a prepared data folder: run {prepare} first?)") from None
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: not readable JSON ({exc})") from None
     if not isinstance(manifest, dict) or "kind" not in manifest:
@@ -34,6 +38,6 @@ def read_kind(folder: str | os.PathLike) -> str:
 
 def check_kind(folder: str | os.PathLike, expected: str, stage: str) -> None:
     """DataError naming ``folder`` unless it holds ``expected`` (a kind's name), the only kind ``stage`` takes."""
-    found = read_kind(folder)
+    found = read_kind(folder, f"the {PREPARED_BY[expected]} stage")
     if found != expected:
         raise DataError(f"{folder}: holds {found}; {stage} takes {expected}")

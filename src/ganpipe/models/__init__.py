@@ -42,6 +42,7 @@ def validity_head(x):
 REGISTRY: dict[str, str] = {
     "dense": "ganpipe.models.dense:build",
     "dcgan64": "ganpipe.models.dcgan:build_dcgan64",
+    "dcgan32": "ganpipe.models.dcgan:build_dcgan32",
     "dcgan28": "ganpipe.models.dcgan:build_dcgan28",
     "dense_small": "ganpipe.models.mlp:build_dense_small",
     "dense_sgd": "ganpipe.models.mlp:build_dense_sgd",

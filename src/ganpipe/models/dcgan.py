@@ -1,4 +1,4 @@
-"""The original anime program's DCGAN for 64x64 RGB faces.
+"""The original anime program's DCGAN for 64x64 RGB faces, and its 32x32 sibling.
 
 Generator: noise (latent_dim,) viewed as 1x1xlatent_dim -> Conv2DTranspose 512 (4x4, valid) -> 4x4,
 then Conv2DTranspose 256 / 128 / 64 (4x4, stride 2, same) -> 32x32, each followed by
@@ -45,40 +45,61 @@ def _up(filters: int, upsample: str, **kwargs):
     return resize_conv
 
 
-def build_generator(*, latent_dim: int, channels: int = 3, width: int = 64, upsample: str = "transpose") -> keras.Model:
-    """Noise (batch, latent_dim) -> images (batch, 64, 64, channels) in [-1, 1]."""
+def build_generator(*, latent_dim: int, channels: int = 3, width: int = 64, upsample: str = "transpose",
+                    size: int = 64) -> keras.Model:
+    """Noise (batch, latent_dim) -> images (batch, size, size, channels) in [-1, 1]; ``size`` 64 or 32.
+
+    From 4x4 each upsampling doubles the side and halves the filters down to ``width``, then the 3x3
+    convolution and the last upsampling to the images: at 64, 8w (4x4) -> 4w/2w/w; at 32, 4w -> 2w/w.
+    """
     if upsample not in UPSAMPLE:
         raise ValueError(f"upsample must be one of {', '.join(UPSAMPLE)}, got {upsample!r}")
+    steps = _steps(size)
     z = keras.Input(shape=(latent_dim,), name="noise")
     x = layers.Reshape((1, 1, latent_dim))(z)
-    x = _bn_lrelu(layers.Conv2DTranspose(8 * width, 4, padding="valid")(x))
-    for filters in (4 * width, 2 * width, width):
-        x = _bn_lrelu(_up(filters, upsample)(x))
+    x = _bn_lrelu(layers.Conv2DTranspose(2 ** steps * width, 4, padding="valid")(x))
+    for i in reversed(range(steps)):
+        x = _bn_lrelu(_up(2 ** i * width, upsample)(x))
     x = _bn_lrelu(layers.Conv2D(width, 3, padding="same")(x))
     img = _up(channels, upsample, activation="tanh", name="image", dtype=OUTPUT_DTYPE)(x)
     return keras.Model(z, img, name="generator")
 
 
 def build_discriminator(*, image_shape: tuple[int, ...], width: int = 64) -> keras.Model:
-    """Images (batch, 64, 64, C) in [-1, 1] -> probability of "real", (batch, 1)."""
+    """Images (batch, S, S, C) in [-1, 1], S 64 or 32 -> probability of "real", (batch, 1): stride-2
+    convolutions w, 2w, ... down to 4x4 (four at 64, three at 32)."""
     img = keras.Input(shape=image_shape, name="image")
     x = img
-    for i, filters in enumerate((width, 2 * width, 4 * width, 8 * width)):
-        x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
+    for i in range(_steps(image_shape[0]) + 1):
+        x = layers.Conv2D(2 ** i * width, 4, strides=2, padding="same")(x)
         if i:
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.LeakyReLU(negative_slope=SLOPE)(x)
     return keras.Model(img, validity_head(layers.Flatten()(x)), name="discriminator")
 
 
-def build_dcgan64(*, latent_dim: int, image_shape: tuple[int, ...], width: int = 64, upsample: str = "transpose"):
-    """Registry entry ``dcgan64``: needs 64x64 images (any channel count); ``width`` and ``upsample`` as above."""
-    if tuple(image_shape[:2]) != (64, 64):
-        raise ValueError(f"dcgan64 draws 64x64 images, the data is {image_shape[0]}x{image_shape[1]}")
+def _steps(size: int) -> int:
+    """Upsamplings between the 4x4 start and the last one: 3 for 64x64 images, 2 for 32x32."""
+    return {64: 3, 32: 2}[size]
+
+
+def _build_square(size: int, *, latent_dim: int, image_shape: tuple[int, ...], width: int, upsample: str):
+    if tuple(image_shape[:2]) != (size, size):
+        raise ValueError(f"dcgan{size} draws {size}x{size} images, the data is {image_shape[0]}x{image_shape[1]}")
     if not (isinstance(width, int) and width >= 1):
         raise ValueError(f"width must be a positive integer, got {width!r}")
-    return (build_generator(latent_dim=latent_dim, channels=image_shape[2], width=width, upsample=upsample),
+    return (build_generator(latent_dim=latent_dim, channels=image_shape[2], width=width, upsample=upsample, size=size),
             build_discriminator(image_shape=image_shape, width=width))
+
+
+def build_dcgan64(*, latent_dim: int, image_shape: tuple[int, ...], width: int = 64, upsample: str = "transpose"):
+    """Registry entry ``dcgan64``: needs 64x64 images (any channel count); ``width`` and ``upsample`` as above."""
+    return _build_square(64, latent_dim=latent_dim, image_shape=image_shape, width=width, upsample=upsample)
+
+
+def build_dcgan32(*, latent_dim: int, image_shape: tuple[int, ...], width: int = 64, upsample: str = "transpose"):
+    """Registry entry ``dcgan32``: the same family for 32x32 images (one upsampling and one D layer fewer)."""
+    return _build_square(32, latent_dim=latent_dim, image_shape=image_shape, width=width, upsample=upsample)
 
 
 def build_dcgan28(*, latent_dim: int, image_shape: tuple[int, ...]):

@@ -51,7 +51,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-CONVOLUTIONAL = frozenset({"dcgan64", "dcgan28"})
+CONVOLUTIONAL = frozenset({"dcgan64", "dcgan32", "dcgan28"})
 AUTO_ENV = "GANPIPE_AUTO"               # probe (default) | rules
 CACHE_ENV = "GANPIPE_AUTO_CACHE"        # the cache file (default ~/.cache/ganpipe/auto.json)
 PROBE_MIN_STEPS = 500                   # shorter runs take the rules

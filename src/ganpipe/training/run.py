@@ -71,6 +71,7 @@ class _Setup:
     name: str
     where: str
     writer: bool = True
+    auto: str | None = None    # what xla/precision: auto became on this machine, and why
 
     @property
     def checkpointing(self) -> bool:
@@ -95,7 +96,7 @@ def train_run(cfg, paths: RunPaths, *, name: str = "", where: str = "train", pro
     cfg, chosen = hardware.resolve(cfg, image_shape=data.shape[1:])  # before the fingerprint: resume as started
     if chosen:
         print(f"{where}: {chosen}", file=sys.stderr)
-    setup = _Setup(cfg, kind, data, strategy, paths, name or paths.models.name, where)
+    setup = _Setup(cfg, kind, data, strategy, paths, name or paths.models.name, where, auto=chosen)
     check_settings(setup, distribute.replicas(strategy))
     if distribute.is_chief(strategy):
         return _train(setup, progress, callbacks)
@@ -223,7 +224,7 @@ def _train(setup: _Setup, progress: bool, extra_callbacks) -> TrainResult:
         live.summary.update(best)
     made.history.write(paths.reports)
     result = TrainResult(steps=cfg.epochs, wall_time_s=wall, final={**made.history.final, **best}, resumed_from=resumed)
-    write_timing(paths.reports, result, made.snapshots)
+    write_timing(paths.reports, result, made.snapshots, setup.auto)
     export_run(setup, gan, discriminator, spec, made.snapshots)
     return result
 
@@ -251,13 +252,15 @@ def fit_run(setup: _Setup, gan, callbacks: list, stop, bar) -> float:
     return wall
 
 
-def write_timing(reports_dir: Path, result: TrainResult, snapshots) -> None:
+def write_timing(reports_dir: Path, result: TrainResult, snapshots, auto: str | None) -> None:
     """reports/<run>/timing.json. Timings vary from run to run: kept out of metrics.json (a stage output),
     so an unchanged rerun leaves every output hash in dvc.lock unchanged; dvc.yaml shows it as metrics too."""
     timing = {"steps_per_s": round(result.steps_per_s, 2), "wall_time_s": round(result.wall_time_s, 2),
               "resumed_from_step": result.resumed_from}
     if snapshots is not None:
         timing["scoring_s"] = round(snapshots.seconds, 2)
+    if auto:  # what xla/precision: auto became on this machine, and why (it changes the numbers)
+        timing["auto"] = auto
     write_json_atomic(reports_dir / "timing.json", timing)
 
 
