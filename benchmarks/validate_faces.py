@@ -57,6 +57,7 @@ def train_panel(faces: np.ndarray, out: Path, runs=PANEL_RUNS, samples: int = PA
     from ganpipe.evaluation.faces import to_uint8
     from ganpipe.training import hardware
     from ganpipe.training.export import GeneratorSpec
+    from ganpipe.data.kinds import PICTURES
     from ganpipe.training.gan import ArraySampler, build_gan
     from ganpipe.training.networks import build_networks
 
@@ -73,10 +74,9 @@ def train_panel(faces: np.ndarray, out: Path, runs=PANEL_RUNS, samples: int = PA
         cfg, _ = hardware.resolve(dataclasses.replace(base, seed=seed, eval_interval=0, xla=False,
                                                       precision="float32", **changes))
         generator, discriminator = build_networks(cfg, faces.shape[1:], seed=seed)
-        gan = build_gan(cfg, generator, discriminator, ArraySampler(faces))
-        spec = GeneratorSpec(run=name, arch=cfg.arch, model=dict(cfg.model), latent_dim=cfg.latent_dim,
-                             noise=cfg.noise, output_shape=tuple(faces.shape[1:]), output_range=(-1.0, 1.0),
-                             seed=seed, precision=cfg.precision, steps=0)
+        gan = build_gan(cfg, generator, discriminator, ArraySampler(faces, PICTURES.to_network))
+        spec = dataclasses.replace(GeneratorSpec.from_config(cfg, run=name, kind=PICTURES, output_shape=faces.shape[1:]),
+                                   steps=0)
         noise = spec.noise_batch(PANEL_NOISE_SEED, samples)
         wanted = set(steps)
         if first:
@@ -229,10 +229,10 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(REPO / "benchmarks"))
     from machine import cpu_line
 
-    from ganpipe.data.training import load_training_images
+    from ganpipe.data.kinds import PICTURES, load_kind
 
     print(f"CPU: {cpu_line()}\n")
-    faces = load_training_images(args.data)
+    faces = load_kind(args.data, PICTURES, "validate_faces")
     first, second = halves(faces)
     count = min(args.count, len(first))
     model_a, code_a, seconds_a = train_scorer(first, seed=0)
@@ -248,7 +248,7 @@ def main(argv=None) -> int:
           f"(seed 1, the other half): {rho:.3f} (previous scorer: {rho_old:.3f})\n")
     print("\n".join(rows), flush=True)
     if args.icons:
-        icons = load_training_images(args.icons)
+        icons = load_kind(args.icons, PICTURES, "validate_faces")
         icon_panel = train_panel(icons, args.work / f"panel-{args.icons.name}",
                                  runs=(("icons-s0", {}, 0, (100,)),), samples=len(icons))
         train_i, held_i = halves(icons)

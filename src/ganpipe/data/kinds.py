@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GanpipeError
-from .manifest import KIND_NAMES, read_kind
+from .manifest import KIND_NAMES, check_kind, read_kind
 
 
 class DataKind:
@@ -199,3 +199,10 @@ def load_training_data(folder: str | os.PathLike) -> tuple[DataKind, np.ndarray]
     """(the folder's kind, its training array): uint8 images (N, H, W, C) or float32 values (N, 1)."""
     kind = kind_of(folder)
     return kind, kind.load(Path(folder))
+
+
+def load_kind(folder: str | os.PathLike, expected: DataKind, user: str) -> np.ndarray:
+    """The training array of ``folder``, which ``user`` (a stage, a script) reads as ``expected``'s kind;
+    DataError naming the folder if it holds another kind."""
+    check_kind(folder, expected.name, user)
+    return expected.load(Path(folder))
