@@ -49,7 +49,7 @@ def test_int_where_float_expected_is_accepted(tmp_path):
         ({"beta_1": 1.5}, "train.mnist.beta_1: must be <= 1.0"),
         ({"history_interval": 0}, "train.mnist.history_interval: must be >= 1"),
         ({"sample_interval": -1}, "train.mnist.sample_interval: must be >= 1"),
-        ({"arch": "resnet"}, "train.mnist.arch: unknown value 'resnet' (valid: dcgan28, dcgan64, dense, dense_sgd, dense_small, gauss1d, mlp_dropout)"),
+        ({"arch": "resnet"}, "train.mnist.arch: unknown value 'resnet' (valid: dcgan28, dcgan32, dcgan64, dense, dense_sgd, dense_small, gauss1d, mlp_dropout)"),
         ({"noise": "gauss"}, "train.mnist.noise: unknown value 'gauss' (valid: normal, uniform, uniform01)"),
         ({"real_label": 0.9}, "train.mnist.real_label: expected [low, high], got 0.9"),
         ({"real_label": [0.9, 0.8]}, "train.mnist.real_label: low 0.9 is above high 0.8"),
