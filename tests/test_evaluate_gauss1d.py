@@ -50,7 +50,8 @@ def run_stage(tmp_path, gauss_dir, models, capsys) -> tuple[dict, str]:
     out, err = capsys.readouterr()
     assert code == 0, err
     quality = json.loads((tmp_path / "reports" / "quality.json").read_text())
-    assert set(quality) == {"gen_mean", "gen_std", "ks_distance"}  # DVC metrics: the headline only
+    # DVC metrics: the headline only, each number with its standard error
+    assert set(quality) == {"gen_mean", "gen_std", "ks_distance", "gen_mean_std", "gen_std_std", "ks_distance_std"}
     return {**quality, **json.loads((tmp_path / "reports" / "quality_details.json").read_text())}, out
 
 
@@ -60,8 +61,13 @@ def test_uniform_noise_stretched_to_the_targets_mean_and_variance_scores_close(t
     width = math.sqrt(12 * 1.25)
     models = save(tmp_path / "models", affine_generator(width, 4.0 - width / 2))
     quality, out = run_stage(tmp_path, gauss_dir, models, capsys)
-    assert set(quality) == {"gen_mean", "gen_std", "ks_distance", "target"}
+    assert set(quality) == {"gen_mean", "gen_std", "ks_distance", "gen_mean_std", "gen_std_std", "ks_distance_std",
+                            "target"}
     assert quality["target"] == {"mean": 4.0, "variance": 1.25}
+    # the standard errors at 1,000 samples: s/sqrt(n) = 0.035, s/sqrt(2n) = 0.025, KS ~ 0.01
+    assert quality["gen_mean_std"] == pytest.approx(math.sqrt(1.25 / 1000), rel=0.1)
+    assert quality["gen_std_std"] == pytest.approx(math.sqrt(1.25 / 2000), rel=0.1)
+    assert 0.003 < quality["ks_distance_std"] < 0.03
     assert all(math.isfinite(quality[k]) for k in ("gen_mean", "gen_std", "ks_distance"))
     assert abs(quality["gen_mean"] - 4.0) < 0.1 and abs(quality["gen_std"] - math.sqrt(1.25)) < 0.1
     assert quality["ks_distance"] < 0.15  # 0.09 here; from N(0,1) or U[-1,1] noise it would be ~0.45-0.5

@@ -16,8 +16,10 @@ from ganpipe.reporting.report import RunReport, collect_runs, drop_rows, quality
 from ganpipe.stages import report as report_stage
 
 QUALITY = {"domain_fid": 39.7, "domain_fid_std": 1.2, "domain_kid": 0.041, "domain_kid_std": 0.002,
-           "domain_precision": 0.61, "domain_recall": 0.42, "inception_score": 5.24, "modes": 8, "largest_class": 0.3,
-           "memorised_share": 0.7, "class_histogram": {"0": 3, "1": 9},
+           "domain_precision": 0.61, "domain_precision_std": 0.02, "domain_recall": 0.42, "domain_recall_std": 0.02,
+           "inception_score": 5.24, "inception_score_std": 0.05, "modes": 8, "largest_class": 0.3,
+           "largest_class_std": 0.01, "memorised_share": 0.7, "memorised_share_std": 0.01,
+           "class_histogram": {"0": 3, "1": 9},
            "real": {"domain_fid": 0.47, "domain_fid_std": 0.05, "inception_score": 8.5, "modes": 10, "class_histogram": {}},
            "untrained": {"domain_fid": 208.1, "domain_fid_std": 3.0, "inception_score": 1.02, "modes": 0,
                          "class_histogram": {}}}
@@ -28,7 +30,8 @@ def test_quality_table_puts_each_number_between_floor_and_ceiling():
     assert table.splitlines()[0] == "| metric | this run | real data | untrained generator |"
     assert "| domain_fid | 39.7 ± 1.2 | 0.47 ± 0.05 | 208.1 ± 3 |" in table
     assert "| modes | 8 | 10 | 0 |" in table and "domain_fid_std" not in table
-    assert "Also: domain_kid 0.041 ± 0.002, domain_precision 0.61, domain_recall 0.42, largest_class 0.3, memorised_share 0.7." in table
+    assert "| inception_score | 5.24 ± 0.05 | 8.5 | 1.02 |" in table
+    assert "Also: domain_kid 0.041 ± 0.002, domain_precision 0.61 ± 0.02, domain_recall 0.42 ± 0.02, largest_class 0.3 ± 0.01, memorised_share 0.7 ± 0.01." in table
     assert "class_histogram" not in table
     assert quality_table({"d_loss": 0.5}) == ""  # no baselines: no table
 

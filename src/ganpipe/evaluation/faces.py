@@ -9,10 +9,12 @@ from PIL import Image, ImageOps
 
 from ..progress import progress
 from . import metrics
+from .noise import share_std
 from .face_features import face_features
 
 # the numbers `dvc exp show` tabulates (quality.json); the rest goes to quality_details.json
-HEADLINE = ("face_fid", "face_fid_std", "face_kid", "face_kid_std", "face_precision", "face_recall", "detected_share")
+HEADLINE = ("face_fid", "face_fid_std", "face_kid", "face_kid_std", "face_precision", "face_precision_std",
+            "face_recall", "face_recall_std", "detected_share", "detected_share_std")
 
 # animeface misses faces that fill the whole picture: measured on 100 real 64x64 crops, it found 71
 # as they are and all 100 when each crop is doubled in size and given a 32-pixel white border
@@ -67,6 +69,11 @@ def evaluate_faces(extractor, generated: np.ndarray, untrained: np.ndarray, face
         # KID subsets of at most half the set (metrics.kid), so their spread is the sampling noise
         result = metrics.feature_scores(face_features(extractor, images[:count]), f_ref, prefix="face_", seed=seed)
         result["detected_share"] = round(detected_share(images[:detect_samples], threshold=threshold), 4)
+        # binomial standard errors of the shares, over the images each was counted on
+        shown = min(detect_samples, len(images))
+        result["detected_share_std"] = share_std(result["detected_share"], shown)
+        for key in ("face_precision", "face_recall"):
+            result[f"{key}_std"] = share_std(result[key], min(count, 2000))
         return result
 
     result = scored(generated)

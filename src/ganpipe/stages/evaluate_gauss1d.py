@@ -15,6 +15,25 @@ from ..config import EvaluateGauss1dConfig, load_section
 from . import _entry
 
 
+# each headline number's standard error, beside it in quality.json
+NOISE = ("gen_mean_std", "gen_std_std", "ks_distance_std")
+
+
+def gauss1d_noise(values, mean: float, variance: float, rounds: int = 50) -> dict:
+    """The standard errors of the headline numbers: the mean's s/sqrt(n), the std's s/sqrt(2n) (normal
+    values) and the KS distance's std over ``rounds`` bootstrap resamples (seeded)."""
+    import numpy as np
+
+    from ..evaluation.gauss1d import ks_distance
+
+    values = np.asarray(values, np.float64).ravel()
+    n, s = len(values), float(values.std())
+    rng = np.random.default_rng(0)
+    ks = [ks_distance(values[rng.integers(0, n, n)], mean, variance) for _ in range(rounds)]
+    return {"gen_mean_std": round(s / np.sqrt(n), 4), "gen_std_std": round(s / np.sqrt(2 * n), 4),
+            "ks_distance_std": round(float(np.std(ks, ddof=1)), 4)}
+
+
 def evaluate_gauss1d_run(cfg: EvaluateGauss1dConfig, *, data_dir, models_dir, reports_dir) -> dict:
     """Draw ``cfg.samples`` values from the generator in ``models_dir`` (its own noise, seeded by ``cfg.seed``)
     and score them against the N(mean, variance) of ``data_dir``'s manifest.
@@ -35,11 +54,12 @@ def evaluate_gauss1d_run(cfg: EvaluateGauss1dConfig, *, data_dir, models_dir, re
     values = generator.predict(spec.noise_batch(cfg.seed, cfg.samples), batch_size=1024, verbose=0)[:, 0]
     mean, variance = manifest["mean"], manifest["variance"]
     result = {name: round(value, 4) for name, value in gauss1d_metrics(values, mean, variance).items()}
+    result.update(gauss1d_noise(values, mean, variance))
     result["target"] = {"mean": mean, "variance": variance}
     reports = Path(reports_dir)
     save_histogram(values, reports / "histogram.png", reference=pool[:, 0], target=(mean, variance),
                    title=f"{spec.run}: {cfg.samples:,} generated values")
-    write_quality(reports, result, HEADLINE)
+    write_quality(reports, result, HEADLINE + NOISE)
     return result
 
 
