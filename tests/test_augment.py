@@ -70,7 +70,7 @@ def test_augmented_training_changes_training_but_never_the_samples(mnist_dir):
     # scored and pictured samples are the generator's plain output on the noise
     noise = np.random.default_rng(0).standard_normal((8, 100)).astype(np.float32)
     seen = []
-    scorer = type("S", (), {"name": "s", "__call__": lambda self, x: seen.append(x) or 1.0})()
+    scorer = type("S", (), {"name": "s", "scored": lambda self, x: seen.append(x) or (1.0, 0.1)})()
     snapshots = QualitySnapshots(1, 4, scorer=scorer, noise=noise)
     augmented.fit(augmented.steps(4), epochs=1, verbose=0, shuffle=False, callbacks=[snapshots])
     np.testing.assert_array_equal(seen[-1], generate(augmented.generator, noise))
