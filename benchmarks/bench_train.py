@@ -88,7 +88,8 @@ def ganpipe_trainer(images, cfg, *, steps):
     from ganpipe.training.networks import build_networks
 
     generator, discriminator = build_networks(cfg, images.shape[1:], seed=0)
-    gan = build_gan(cfg, generator, discriminator, ArraySampler(images, PICTURES.to_network)  # uint8 images of either kind scale alike)
+    # uint8 images of either kind scale alike to [-1, 1]
+    gan = build_gan(cfg, generator, discriminator, ArraySampler(images, PICTURES.to_network))
 
     def run(count):
         gan.fit(gan.steps(gan.steps_done + count), epochs=1, verbose=0, shuffle=False)
