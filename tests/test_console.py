@@ -9,7 +9,7 @@ import pytest
 
 from ganpipe import console
 
-from .conftest import REPO, save_params, shrunk_params, train_cmd
+from .conftest import save_params, shrunk_params, train_cmd
 
 ONEDNN = ("I0000 00:00:1796301518.738016    5128 port.cc:153] oneDNN custom operations are on. You may see "
           "slightly different numerical results due to floating-point round-off errors.")

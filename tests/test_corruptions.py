@@ -26,7 +26,7 @@ def test_graded_corruptions_keep_shape_and_range_are_seeded_and_grow_with_the_le
         assert out.min() >= -1 and out.max() <= 1
         np.testing.assert_array_equal(out, fn(digits, level, seed=1))
         changes.append(float(np.abs(out - digits).mean()))
-    assert changes == sorted(changes) and changes[0] > 0
+    assert changes[0] > 0 and all(a < b for a, b in zip(changes, changes[1:])), changes
 
 
 def test_augmentation_is_reproducible_and_keeps_the_digit(digits):

@@ -189,7 +189,11 @@ def test_precision_recall_tell_fidelity_from_diversity():
 def test_feature_scores_name_every_number_and_its_noise():
     rng = np.random.default_rng(3)
     scores = metrics.feature_scores(rng.normal(size=(600, 8)), rng.normal(size=(500, 8)), prefix="domain_")
-    assert set(scores) == {"domain_fid", "domain_fid_std", "domain_kid", "domain_kid_std", "domain_precision", "domain_recall"}
+    assert set(scores) == {"domain_fid", "domain_fid_std", "domain_kid", "domain_kid_std", "domain_precision",
+                           "domain_precision_std", "domain_recall", "domain_recall_std"}
+    # the shares' binomial errors over the 500 features compared
+    p = scores["domain_precision"]
+    assert scores["domain_precision_std"] == pytest.approx((p * (1 - p) / 500) ** 0.5, abs=1e-4)
     assert all(isinstance(v, float) for v in scores.values())
 
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from .conftest import DVC, REPO, dvc_project, shrunk_params
+from .conftest import DVC, REPO, dvc_project, real_params, tiny_pipeline_params
 
 
 def sh(args, cwd, env, timeout=600):
@@ -21,16 +21,9 @@ def sh(args, cwd, env, timeout=600):
 def project(tmp_path):
     """A clone-like copy of the project with the real dvc.yaml and a params.yaml cut to a few steps."""
     root = tmp_path / "proj"
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["make_anime_demo"]["count"] = 8
-    params["prepare_gauss1d"]["count"] = 2000
-    params["judge"]["epochs"] = 1
-    params["evaluate"]["samples"] = 200
-    params["face_features"]["epochs"] = 1
-    params["evaluate_faces"].update(samples=4, detect_samples=2)
-    for name in params["runs"]:
-        params["train"][name].update(epochs=5, batch_size=4, history_interval=2, sample_interval=3,
-                                     fresh_sample_interval=0, checkpoint_interval=0, steps_per_execution=1)
+    params, real = tiny_pipeline_params(), real_params()
+    for name in params["runs"]:  # the runs keep their scored snapshots (at the end of the 5 steps)
+        params["train"][name]["eval_interval"] = real["train"][name]["eval_interval"]
     env = dvc_project(root, params)
     dvc = DVC
     return root, env, dvc
@@ -119,12 +112,8 @@ def test_a_judge_change_retrains_only_the_digit_run(tmp_path):
     keep = ("prepare_mnist", "prepare_gauss1d", "judge", "train", "evaluate")
     pipeline["stages"] = {name: stage for name, stage in pipeline["stages"].items() if name in keep}
     pipeline.pop("metrics", None), pipeline.pop("artifacts", None)
-    params = shrunk_params("mnist", xla=False)
-    shrunk_params("gauss1d", base=params, xla=False)
+    params = tiny_pipeline_params(xla=False)
     params["runs"] = {name: params["runs"][name] for name in ("mnist", "gauss1d")}
-    params["prepare_gauss1d"]["count"] = 2000
-    params["judge"]["epochs"] = 1
-    params["evaluate"]["samples"] = 200
     env = dvc_project(root, params, pipeline, repro=True)
 
     exp = sh(DVC + ["exp", "run", "-S", "judge.epochs=2"], root, env)

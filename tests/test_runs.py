@@ -11,7 +11,7 @@ import yaml
 from ganpipe import cli
 from ganpipe.runs import sync
 
-from .conftest import DVC, REPO, dvc_project, real_params, sh, shrunk_params
+from .conftest import DVC, REPO, dvc_project, sh, tiny_pipeline_params
 
 
 def test_the_generated_parts_match_runs():
@@ -61,15 +61,7 @@ def test_one_added_run_of_each_kind_trains_is_scored_and_reported(tmp_path):
     """`ganpipe add-run` of a digit, a picture and a 1-D run (one entry each), then `dvc repro` on tiny settings:
     each is trained, evaluated by its kind's stage, plotted, listed as an artifact and in the report."""
     root = tmp_path / "proj"
-    params = real_params()
-    params["make_anime_demo"]["count"] = 8
-    params["prepare_gauss1d"]["count"] = 2000
-    params["judge"]["epochs"] = 1
-    params["evaluate"]["samples"] = 200
-    params["face_features"]["epochs"] = 1
-    params["evaluate_faces"].update(samples=4, detect_samples=2)
-    for name in params["runs"]:
-        shrunk_params(name, base=params, xla=False)
+    params = tiny_pipeline_params(xla=False)
     added = {"digits2": ("mnist", "data/mnist"), "faces2": ("anime", "data/anime"), "values2": ("gauss1d", "data/gauss1d")}
     catalogue = {"runs": {new: {"data": data, "scorer": "?"} for new, (_, data) in added.items()},
                  "train": {new: {**params["train"][old], "seed": 1} for new, (old, _) in added.items()}}
@@ -80,7 +72,7 @@ def test_one_added_run_of_each_kind_trains_is_scored_and_reported(tmp_path):
     sh([sys.executable, "-m", "ganpipe.cli", "sync", "--check"], root, env)
     out = sh(DVC + ["repro"], root, env, timeout=1800)
     for stage in ("train@digits2", "evaluate@digits2", "train@faces2", "evaluate_faces@faces2", "train@values2",
-                  "evaluate_gauss1d@values2", "plots@values2"):
+                  "evaluate_gauss1d@values2", "plots@digits2", "plots@faces2", "plots@values2"):
         assert f"Running stage '{stage}'" in out, stage
     report = (root / "reports" / "report.md").read_text()
     for new in added:

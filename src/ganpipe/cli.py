@@ -11,12 +11,8 @@ rebuilds two commits the same way and writes reports/compare/report.md (what CI 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-import os
-import re
 import sys
-import tempfile
 
 import numpy as np
 
@@ -80,55 +76,6 @@ def generate(model_path, *, n: int | None = None, seed: int = 0, grid: tuple[int
         with atomic_path(out_npy) as tmp, open(tmp, "wb") as fh:
             np.save(fh, samples)
     return samples, spec
-
-
-# a native log line, in glog's or absl's format: "I0000 00:00:1796169211.549844    4930 port.cc:153] ..."
-# (level, MMDD, time, thread, source:line)
-_NATIVE_LOG = re.compile(r"[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] ")
-_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
-# native errors that only say this machine has no usable GPU (the CPU runs the model instead)
-_HARMLESS_NATIVE_ERRORS = ("failed call to cuInit", "Unable to register cu")
-
-
-def is_native_chatter(line: str) -> bool:
-    """True for TensorFlow's native start-up noise on stderr: absl's preamble, an info or warning
-    line, or an error line that only says no GPU is usable. Other lines (Python's) are kept."""
-    if line.startswith(_ABSL_PREAMBLE):
-        return True
-    if not _NATIVE_LOG.match(line):
-        return False
-    return line[0] in "IW" or any(text in line for text in _HARMLESS_NATIVE_ERRORS)
-
-
-@contextlib.contextmanager
-def native_chatter_hidden():
-    """Run the block with file descriptor 2 sent to a temporary file, then copy what it got to stderr
-    less :func:`is_native_chatter` lines.
-
-    TF_CPP_MIN_LOG_LEVEL (ganpipe sets 2) does not reach every line: TensorFlow 2.21 prints its oneDNN
-    notice at import whatever the level, and a CUDA build on a machine without a GPU logs a cuInit
-    error. They are written by C++ straight to the descriptor, so sys.stderr cannot catch them.
-    """
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr descriptor at all: nothing to hide
-        yield
-        return
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            lines = tmp.read().decode(errors="replace").splitlines(keepends=True)
-            kept = "".join(line for line in lines if not is_native_chatter(line))
-            if kept:
-                sys.stderr.write(kept)
-                sys.stderr.flush()
 
 
 def main(argv=None) -> int:
@@ -236,11 +183,9 @@ def main(argv=None) -> int:
                   + ". Now: dvc exp run")
             return
         out_png = args.out if args.out is not None or args.npy is not None else "samples.png"
-        show_all = args.debug or os.environ.get("GANPIPE_DEBUG", "") not in ("", "0") \
-            or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"
-        with contextlib.nullcontext() if show_all else native_chatter_hidden():
-            samples, spec = generate(args.model, n=args.n, seed=args.seed, grid=args.grid,
-                                     out_png=out_png, out_npy=args.npy, default_kind=args.kind)
+        # TensorFlow's native noise is filtered by the stage shell (_entry.run, ganpipe.console), as in every stage
+        samples, spec = generate(args.model, n=args.n, seed=args.seed, grid=args.grid,
+                                 out_png=out_png, out_npy=args.npy, default_kind=args.kind)
         written = " and ".join(str(path) for path in (out_png, args.npy) if path is not None)
         print(f"generate: {len(samples)} {kind_named(spec.kind).noun} of shape {tuple(spec.output_shape)} from {args.model} "
               f"(noise {spec.noise}) -> {written}")

@@ -146,12 +146,12 @@ def _write_all(fd: int, data: bytes) -> None:
             return
 
 
-def quiet_stage_output(environ=os.environ) -> StderrFilter | None:
-    """Make this process's stderr a stage's: Python warnings as single lines, and (unless
-    ``GANPIPE_NATIVE_LOG=1``) the native noise filtered. Returns the filter to stop, or None."""
+def quiet_stage_output(environ=os.environ, *, show_all: bool = False) -> StderrFilter | None:
+    """Make this process's stderr a stage's: Python warnings as single lines, and (unless ``show_all``
+    or ``GANPIPE_NATIVE_LOG=1``) the native noise filtered. Returns the filter to stop, or None."""
     import warnings
 
     warnings.showwarning = show_warning
-    if environ.get("GANPIPE_NATIVE_LOG", "") not in ("", "0"):
+    if show_all or environ.get("GANPIPE_NATIVE_LOG", "") not in ("", "0"):
         return None
     return StderrFilter().start()

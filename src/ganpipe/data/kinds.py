@@ -5,7 +5,7 @@ after it reads that once, with :func:`kind_of`, and asks the kind object instead
 names, array ranks or dtypes. A kind knows
 
 - how to load its folder's training array (:meth:`DataKind.load`) and the generator's output range;
-- how to scale a stored batch to the network's range and back (:meth:`to_network`, :meth:`from_network`);
+- how to scale a stored batch to the network's range (:meth:`to_network`);
 - how to picture samples (:meth:`renderer`: a grid of images, a histogram of values);
 - its snapshot scorer (:meth:`scorer`, from the run's ``scorer_dir``) and its evaluation stage
   (:attr:`evaluation`), which is also the stage whose ``runs`` list holds a run of this kind.
@@ -47,14 +47,11 @@ class DataKind:
 
         return tf.cast(batch, tf.float32)
 
-    def from_network(self, samples: np.ndarray) -> np.ndarray:
-        """Generator output -> the stored form (float32 values as they are)."""
-        return np.asarray(samples, np.float32)
-
     def renderer(self, grid, reference: np.ndarray):
         raise NotImplementedError
 
-    def scorer(self, data_dir: Path, scorer_dir):
+    def scorer(self, data_dir: Path, scorer_dir, data: np.ndarray | None = None):
+        """The run's snapshot scorer; ``data``: the training data :meth:`load` gave, if the caller holds it."""
         raise NotImplementedError
 
     def draw(self, samples: np.ndarray, path, *, grid, title: str = "") -> None:
@@ -78,15 +75,10 @@ class _Images(DataKind):
 
         return tf.cast(batch, tf.float32) / 127.5 - 1.0
 
-    def from_network(self, samples):
-        return np.clip(np.rint((np.asarray(samples, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
     def renderer(self, grid, reference):
         from ..reporting.figures import GridRenderer
 
-        if grid is None:
-            raise GanpipeError(f"grid: the {self.name} kind draws its samples as a grid; give grid: [rows, cols]")
-        return GridRenderer(*grid)
+        return GridRenderer(*grid)  # a missing grid is refused with its params key (run.check_settings)
 
     def draw(self, samples, path, *, grid, title=""):
         from ..reporting.figures import save_image_grid
@@ -113,13 +105,14 @@ class Digits(_Images):
 
         return read_split(folder, "Train").images
 
-    def scorer(self, data_dir, scorer_dir):
+    def scorer(self, data_dir, scorer_dir, data=None):
         from ..evaluation.judge import JUDGE_FILE
         from ..evaluation.scorers import DigitFID
         from .binfmt import read_split
 
         judge = self._scorer_model(data_dir, scorer_dir, JUDGE_FILE, "judge")
-        return DigitFID(judge, read_split(data_dir, "Test").images, read_split(data_dir, "Train").images)
+        train = self.load(data_dir) if data is None else data
+        return DigitFID(judge, read_split(data_dir, "Test").images, train)
 
 
 class Pictures(_Images):
@@ -134,12 +127,12 @@ class Pictures(_Images):
 
         return read_faces_bin(Path(folder) / FACES_FILE)
 
-    def scorer(self, data_dir, scorer_dir):
+    def scorer(self, data_dir, scorer_dir, data=None):
         from ..evaluation.face_features import FEATURES_FILE
         from ..evaluation.scorers import FaceFID
 
         extractor = self._scorer_model(data_dir, scorer_dir, FEATURES_FILE, "face_features")
-        return FaceFID(extractor, self.load(data_dir))
+        return FaceFID(extractor, self.load(data_dir) if data is None else data)
 
 
 class Values(DataKind):
@@ -169,7 +162,7 @@ class Values(DataKind):
 
         save_histogram(np.asarray(samples).reshape(-1), path, title=title)
 
-    def scorer(self, data_dir, scorer_dir):
+    def scorer(self, data_dir, scorer_dir, data=None):
         from ..evaluation.scorers import KSDistance
         from .gauss1d import read_gauss1d_manifest
 

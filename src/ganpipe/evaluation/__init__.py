@@ -7,6 +7,16 @@ from __future__ import annotations
 # ceilings, class histograms, the target), which the report reads but DVC does not tabulate
 QUALITY_FILE = "quality.json"
 DETAILS_FILE = "quality_details.json"
+# a difference between two noisy scores counts only beyond this many standard deviations of it
+NOISE_MARGIN = 2.0
+
+
+def noise_margin(std_a: float, std_b: float) -> float:
+    """How far two scores with standard deviations ``std_a`` and ``std_b`` must differ to differ at all:
+    NOISE_MARGIN x sqrt(std_a^2 + std_b^2) (the snapshot export and the report's changes)."""
+    import math
+
+    return NOISE_MARGIN * math.hypot(std_a, std_b)
 
 
 def split_quality(result: dict, headline) -> tuple[dict, dict]:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics
-from .noise import share_std
 from .judge import judge_outputs, scale
 
 # the numbers `dvc exp show` tabulates (quality.json), each distance with its noise (FID ± bootstrap
@@ -15,8 +14,6 @@ from .judge import judge_outputs, scale
 HEADLINE = ("domain_fid", "domain_fid_std", "domain_kid", "domain_kid_std", "domain_precision",
             "domain_precision_std", "domain_recall", "domain_recall_std", "inception_score", "inception_score_std",
             "modes", "largest_class", "largest_class_std", "memorised_share", "memorised_share_std")
-# shares are counted over this many images at most by precision/recall (metrics.precision_recall's size)
-PR_SIZE = 2000
 
 
 def inception_score_spread(probs: np.ndarray, splits: int = 10) -> float:
@@ -28,17 +25,13 @@ def inception_score_spread(probs: np.ndarray, splits: int = 10) -> float:
 def judged(features_ref, probs, features, *, confidence: float, min_share: float) -> dict:
     """The judge's verdict on one image set against reference features (the real test images)."""
     hist = metrics.class_histogram(probs, confidence=confidence)
-    scores = metrics.feature_scores(features, features_ref, prefix="domain_")
-    compared = min(PR_SIZE, len(features), len(features_ref))
     largest = float(hist.max() / hist.sum()) if hist.sum() else 1.0
     return {
-        **scores,
-        "domain_precision_std": share_std(scores["domain_precision"], compared),
-        "domain_recall_std": share_std(scores["domain_recall"], compared),
+        **metrics.feature_scores(features, features_ref, prefix="domain_"),
         "inception_score": round(metrics.inception_score(probs), 4),
         "inception_score_std": inception_score_spread(probs),
         "largest_class": round(largest, 4),
-        "largest_class_std": share_std(largest, int(hist.sum())),
+        "largest_class_std": metrics.share_std(largest, int(hist.sum())),
         "modes": metrics.mode_coverage(probs, confidence=confidence, min_share=min_share),
         "confident_share": round(metrics.confident_share(probs, confidence=confidence), 4),
         "class_histogram": {str(k): int(v) for k, v in enumerate(hist)},
@@ -90,7 +83,7 @@ def evaluate_digits(judge, generated: np.ndarray, untrained: np.ndarray, train: 
     verdict, dist, nearest, judged_class = copying(generated, p_gen, train_pixels, test_dist, test_labels)
     result = judged(f_test, p_gen, f_gen, confidence=confidence, min_share=min_share)
     result["memorised_share"] = round(verdict["share"], 4)
-    result["memorised_share_std"] = share_std(verdict["share"], len(generated))
+    result["memorised_share_std"] = metrics.share_std(verdict["share"], len(generated))
     result["copying_z"] = round(verdict["z"], 3) if np.isfinite(verdict["z"]) else None  # None: no class big enough
     result["copy_thresholds"] = {str(k): round(v, 3) for k, v in verdict["thresholds"].items()}
     result["memorised_share_class_blind"] = round(
@@ -99,11 +92,11 @@ def evaluate_digits(judge, generated: np.ndarray, untrained: np.ndarray, train: 
     result["real"] = judged(f_test, p_real, f_real, confidence=confidence, min_share=min_share)
     result["real"]["memorised_share"] = round(
         metrics.copying_test(test_dist, test_labels, test_dist, test_labels)["share"], 4)
-    result["real"]["memorised_share_std"] = share_std(result["real"]["memorised_share"], len(test))
+    result["real"]["memorised_share_std"] = metrics.share_std(result["real"]["memorised_share"], len(test))
     result["untrained"] = judged(f_test, p_untrained, f_untrained, confidence=confidence, min_share=min_share)
     result["untrained"]["memorised_share"] = round(
         copying(untrained, p_untrained, train_pixels, test_dist, test_labels)[0]["share"], 4)
-    result["untrained"]["memorised_share_std"] = share_std(result["untrained"]["memorised_share"], len(untrained))
+    result["untrained"]["memorised_share_std"] = metrics.share_std(result["untrained"]["memorised_share"], len(untrained))
     limit = np.array([verdict["thresholds"][int(c)] for c in judged_class])
     closest = np.argsort(dist / limit, kind="stable")[:pairs]
     return result, ClosestPairs(closest, nearest[closest], dist[closest], judged_class[closest], limit[closest])

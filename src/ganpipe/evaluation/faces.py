@@ -9,7 +9,6 @@ from PIL import Image, ImageOps
 
 from ..progress import progress
 from . import metrics
-from .noise import share_std
 from .face_features import face_features
 
 # the numbers `dvc exp show` tabulates (quality.json); the rest goes to quality_details.json
@@ -69,11 +68,8 @@ def evaluate_faces(extractor, generated: np.ndarray, untrained: np.ndarray, face
         # KID subsets of at most half the set (metrics.kid), so their spread is the sampling noise
         result = metrics.feature_scores(face_features(extractor, images[:count]), f_ref, prefix="face_", seed=seed)
         result["detected_share"] = round(detected_share(images[:detect_samples], threshold=threshold), 4)
-        # binomial standard errors of the shares, over the images each was counted on
-        shown = min(detect_samples, len(images))
-        result["detected_share_std"] = share_std(result["detected_share"], shown)
-        for key in ("face_precision", "face_recall"):
-            result[f"{key}_std"] = share_std(result[key], min(count, 2000))
+        # its binomial standard error, over the images animeface was shown
+        result["detected_share_std"] = metrics.share_std(result["detected_share"], min(detect_samples, len(images)))
         return result
 
     result = scored(generated)

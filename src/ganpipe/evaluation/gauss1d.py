@@ -37,3 +37,11 @@ def gauss1d_metrics(values, mean: float, variance: float) -> dict[str, float]:
     values = np.asarray(values, dtype=np.float64).ravel()
     return {"gen_mean": float(values.mean()), "gen_std": float(values.std()),
             "ks_distance": ks_distance(values, mean, variance)}
+
+
+def ks_bootstrap(values, mean: float, variance: float, *, rounds: int, seed: int = 0) -> float:
+    """The standard deviation of :func:`ks_distance` over ``rounds`` bootstrap resamples of ``values`` (seeded)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    rng = np.random.default_rng(seed)
+    draws = [ks_distance(values[rng.integers(0, len(values), len(values))], mean, variance) for _ in range(rounds)]
+    return float(np.std(draws, ddof=1))

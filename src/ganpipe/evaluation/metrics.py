@@ -235,22 +235,33 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, *, subsets: int = 50, su
 KID_MAX_SET = 5000
 
 
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (len(a), len(b)) by |a|^2 + |b|^2 - 2 a.b, clipped at 0."""
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0)
+
+
 def _kth_neighbour_radius(x: np.ndarray, k: int) -> np.ndarray:
     """Distance from each row of ``x`` to its k-th nearest other row."""
-    sq = (x * x).sum(1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0)
+    d2 = _squared_distances(x, x)
     np.fill_diagonal(d2, np.inf)
     return np.sqrt(np.partition(d2, k - 1, axis=1)[:, k - 1])
 
 
 def _inside_any(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """For each query, whether it lies within the radius of at least one centre."""
-    d2 = np.maximum((queries * queries).sum(1)[:, None] + (centres * centres).sum(1)[None, :]
-                    - 2 * queries @ centres.T, 0)
-    return (d2 <= (radii ** 2)[None, :]).any(1)
+    return (_squared_distances(queries, centres) <= (radii ** 2)[None, :]).any(1)
 
 
-def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, *, k: int = 3, size: int = 2000,
+# the most features per set that precision_recall compares (the balls shrink as n grows: a fixed n)
+PR_SIZE = 2000
+
+
+def share_std(share: float, count: int) -> float:
+    """The binomial standard error of a share measured over ``count`` images: sqrt(p (1 - p) / n)."""
+    return round(float(np.sqrt(share * (1 - share) / count)), 4) if count else float("nan")
+
+
+def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, *, k: int = 3, size: int = PR_SIZE,
                      seed: int = 0) -> tuple[float, float]:
     """Improved precision and recall (Kynkäänniemi et al. 2019) in a feature space: (precision, recall).
 
@@ -275,10 +286,13 @@ def feature_scores(gen_features: np.ndarray, ref_features: np.ndarray, *, prefix
                    subset_size: int = 1000, rounds: int = 20) -> dict:
     """Every distance of generated to reference features, each with its noise, rounded for reports:
     ``{prefix}fid`` ± ``{prefix}fid_std`` (bootstrap), ``{prefix}kid`` ± ``{prefix}kid_std`` (subsets),
-    ``{prefix}precision`` and ``{prefix}recall`` (k = 3)."""
+    ``{prefix}precision`` and ``{prefix}recall`` (k = 3) ± their binomial standard errors over the
+    features compared."""
     fid, fid_std = frechet_bootstrap(gen_features, ref_features, rounds=rounds, seed=seed)
     kid_mean, kid_std = kid(gen_features, ref_features, subset_size=subset_size, seed=seed)
-    precision, recall = precision_recall(ref_features, gen_features, seed=seed)
+    precision, recall = (round(v, 4) for v in precision_recall(ref_features, gen_features, seed=seed))
+    compared = min(PR_SIZE, len(gen_features), len(ref_features))
     return {f"{prefix}fid": round(fid, 4), f"{prefix}fid_std": round(fid_std, 4),
             f"{prefix}kid": round(kid_mean, 6), f"{prefix}kid_std": round(kid_std, 6),
-            f"{prefix}precision": round(precision, 4), f"{prefix}recall": round(recall, 4)}
+            f"{prefix}precision": precision, f"{prefix}precision_std": share_std(precision, compared),
+            f"{prefix}recall": recall, f"{prefix}recall_std": share_std(recall, compared)}

@@ -91,8 +91,8 @@ class KSDistance:
         return ks_distance(np.asarray(samples).reshape(-1), self.mean, self.variance)
 
     def scored(self, samples: np.ndarray) -> tuple[float, float]:
-        """The distance and its standard deviation over bootstrap resamples of the samples."""
+        """The distance and its standard deviation over :data:`ROUNDS` bootstrap resamples of the samples."""
+        from .gauss1d import ks_bootstrap
+
         values = np.asarray(samples).reshape(-1)
-        rng = np.random.default_rng(0)
-        draws = [self(values[rng.integers(0, len(values), len(values))]) for _ in range(ROUNDS)]
-        return self(values), float(np.std(draws, ddof=1))
+        return self(values), ks_bootstrap(values, self.mean, self.variance, rounds=ROUNDS)

@@ -94,10 +94,9 @@ def drop_rows(markdown: str, words=_NOISY_METRICS) -> str:
     return "\n".join(lines[:2] + sorted(lines[2:])) if len(lines) > 2 else ""
 
 
-# a change counts only when it exceeds this many standard deviations of the difference (the metric's
-# ``<name>_std`` on both sides); a number without a noise estimate counts as changed only beyond
-# float rounding (relative RELATIVE_TOLERANCE): 1e-9 between two CPUs is not a change
-NOISE_MARGIN = 2.0
+# a change counts only beyond the noise of both sides (metrics.noise_margin of the metric's
+# ``<name>_std``); a number without a noise estimate counts as changed only beyond float rounding
+# (relative RELATIVE_TOLERANCE): 1e-9 between two CPUs is not a change
 RELATIVE_TOLERANCE = 1e-6
 
 
@@ -108,15 +107,17 @@ def _noise(entries: dict, name: str) -> float | None:
     old, new = std.get("old"), std.get("new")
     if not isinstance(old, (int, float)) or not isinstance(new, (int, float)):
         return None
-    return NOISE_MARGIN * float((old ** 2 + new ** 2) ** 0.5)
+    from ..evaluation import noise_margin
+
+    return noise_margin(old, new)
 
 
 def classify_changes(diff: dict) -> tuple[list[tuple], list[tuple]]:
     """``dvc metrics diff --json --all``'s mapping -> (changes, within noise), each a sorted list of
     (path, metric, old, new, change, noise or None).
 
-    A number changed when its change exceeds :func:`_noise` (``NOISE_MARGIN`` x the std of the
-    difference), or, without a noise estimate, when it exceeds float rounding. ``*_std`` entries are
+    A number changed when its change exceeds :func:`_noise` (``evaluation.NOISE_MARGIN`` x the std of
+    the difference), or, without a noise estimate, when it exceeds float rounding. ``*_std`` entries are
     the noise, not results, and the class histogram repeats the quality tables: neither is listed.
     A metric present on one side only, or a changed text value, is a change.
     """

@@ -30,7 +30,8 @@ def run(body: Callable[[argparse.Namespace], None], args: argparse.Namespace) ->
 
     debug = args.debug or os.environ.get("GANPIPE_DEBUG", "") not in ("", "0")
     shown = warnings.showwarning  # put back at the end: tests and notebooks call stages in-process
-    quiet = quiet_stage_output()
+    # --debug (or TF_CPP_MIN_LOG_LEVEL=0) shows TensorFlow's native lines too: one switch for stages and the CLI
+    quiet = quiet_stage_output(show_all=debug or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0")
     status, code = "failed", 1
     try:
         body(args)

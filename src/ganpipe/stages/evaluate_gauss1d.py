@@ -21,17 +21,16 @@ NOISE = ("gen_mean_std", "gen_std_std", "ks_distance_std")
 
 def gauss1d_noise(values, mean: float, variance: float, rounds: int = 50) -> dict:
     """The standard errors of the headline numbers: the mean's s/sqrt(n), the std's s/sqrt(2n) (normal
-    values) and the KS distance's std over ``rounds`` bootstrap resamples (seeded)."""
+    values) and the KS distance's std over ``rounds`` bootstrap resamples (the snapshot scorer's)."""
     import numpy as np
 
-    from ..evaluation.gauss1d import ks_distance
+    from ..evaluation.gauss1d import ks_bootstrap
 
     values = np.asarray(values, np.float64).ravel()
     n, s = len(values), float(values.std())
-    rng = np.random.default_rng(0)
-    ks = [ks_distance(values[rng.integers(0, n, n)], mean, variance) for _ in range(rounds)]
+    ks_std = ks_bootstrap(values, mean, variance, rounds=rounds)
     return {"gen_mean_std": round(s / np.sqrt(n), 4), "gen_std_std": round(s / np.sqrt(2 * n), 4),
-            "ks_distance_std": round(float(np.std(ks, ddof=1)), 4)}
+            "ks_distance_std": round(ks_std, 4)}
 
 
 def evaluate_gauss1d_run(cfg: EvaluateGauss1dConfig, *, data_dir, models_dir, reports_dir) -> dict:

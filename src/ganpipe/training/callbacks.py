@@ -195,10 +195,8 @@ class QualitySnapshots(StepCallback):
     ``best`` is (score, steps done, "live" or "ema", weight arrays, std) or None; ``curve`` has rows
     (steps done, live score, ema score or NaN, live std, ema std or NaN). :meth:`chosen` applies the
     export rule: the best snapshot replaces the run's final generator only when it leads by more than
-    :data:`NOISE_MARGIN` standard deviations of the difference.
+    ``evaluation.NOISE_MARGIN`` standard deviations of the difference (:func:`evaluation.noise_margin`).
     """
-
-    NOISE_MARGIN = 2.0
 
     def __init__(self, interval: int, epochs: int, *, scorer, noise, live=None):
         super().__init__()
@@ -251,7 +249,7 @@ class QualitySnapshots(StepCallback):
         """The best snapshot if the run should export it instead of its final weights, else None.
 
         The best snapshot wins only when its score is lower than the final weights' by more than
-        ``NOISE_MARGIN`` x sqrt(std_best^2 + std_final^2): a lead within the scores' noise is no lead,
+        ``evaluation.NOISE_MARGIN`` x sqrt(std_best^2 + std_final^2): a lead within the scores' noise is no lead,
         and the final moving average is the safer generator.
         """
         if self.best is None:
@@ -262,8 +260,9 @@ class QualitySnapshots(StepCallback):
         score, step, kind, _, std = self.best
         if (step, kind) == (self.epochs, final[2]):
             return None
-        margin = self.NOISE_MARGIN * float(np.hypot(std, final[1]))
-        return self.best if final[0] - score > margin else None
+        from ..evaluation import noise_margin
+
+        return self.best if final[0] - score > noise_margin(std, final[1]) else None
 
     def summary(self) -> dict:
         """What metrics.json says about the snapshots: the best one's step, weights, score and noise,

@@ -175,11 +175,16 @@ def candidates(cfg, *, gpu: bool, gpu_bf16: bool, flags) -> list[Candidate]:
     return [Candidate(p, x) for x in xlas for p in precisions]
 
 
-def rules_pick(cfg, *, gpu: bool, gpu_bf16: bool, flags) -> Candidate:
-    precision = cfg.precision if cfg.precision != "auto" else \
-        pick_precision(cfg.arch, gpu=gpu, gpu_bf16=gpu_bf16, flags=flags)[0]
-    xla = cfg.xla if cfg.xla != "auto" else pick_xla(cfg.arch, gpu=gpu, flags=flags, model=cfg.model)[0]
-    return Candidate(precision, xla)
+def rules_pick(cfg, *, gpu: bool, gpu_bf16: bool, flags) -> tuple[Candidate, list[str]]:
+    """The rules' choice for the ``auto`` knobs of ``cfg`` (the others as set), and the reason for each auto one."""
+    precision, xla, whys = cfg.precision, cfg.xla, []
+    if cfg.precision == "auto":
+        precision, why = pick_precision(cfg.arch, gpu=gpu, gpu_bf16=gpu_bf16, flags=flags)
+        whys.append(why)
+    if cfg.xla == "auto":
+        xla, why = pick_xla(cfg.arch, gpu=gpu, flags=flags, model=cfg.model)
+        whys.append(why)
+    return Candidate(precision, xla), whys
 
 
 def choose(measured: dict, steps: int, rule: Candidate) -> Candidate | None:
@@ -374,7 +379,7 @@ def resolve(cfg, *, image_shape=None, environ=os.environ, measure=probe, now=tim
     gpu_list = gpus()
     gpu, flags = bool(gpu_list), cpu_flags()
     gpu_bf16 = gpu and gpu_has_bf16()
-    rule = rules_pick(cfg, gpu=gpu, gpu_bf16=gpu_bf16, flags=flags)
+    rule, rule_whys = rules_pick(cfg, gpu=gpu, gpu_bf16=gpu_bf16, flags=flags)
     mode = environ.get(AUTO_ENV, "probe").strip().lower() or "probe"
     if mode not in ("probe", "rules"):
         from ..errors import ConfigError
@@ -415,13 +420,7 @@ def resolve(cfg, *, image_shape=None, environ=os.environ, measure=probe, now=tim
                                     if m else f"{c.label} given up (too slow)" for c, m in measured.items())
                 how = f"{how}: {timings}"
     if choice is None:
-        choice, how = rule, f"the rules ({reason})"
-        whys = []
-        if cfg.precision == "auto":
-            whys.append(pick_precision(cfg.arch, gpu=gpu, gpu_bf16=gpu_bf16, flags=flags)[1])
-        if cfg.xla == "auto":
-            whys.append(pick_xla(cfg.arch, gpu=gpu, flags=flags, model=cfg.model)[1])
-        how += ": " + "; ".join(whys)
+        choice, how = rule, f"the rules ({reason}): " + "; ".join(rule_whys)
     changes, chosen = {}, []
     if cfg.precision == "auto":
         changes["precision"] = choice.precision

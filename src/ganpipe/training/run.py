@@ -175,7 +175,7 @@ def make_callbacks(setup: _Setup, spec, live) -> _Callbacks:
     made = _Callbacks([cb.DivergenceStop(), history, *grids.values()], history)
     if cfg.eval_interval:
         made.snapshots = cb.QualitySnapshots(cfg.eval_interval, cfg.epochs, live=live,
-                                             scorer=setup.kind.scorer(setup.paths.data, setup.paths.scorer),
+                                             scorer=setup.kind.scorer(setup.paths.data, setup.paths.scorer, setup.data),
                                              noise=spec.noise_batch(cfg.seed, cfg.eval_samples, stream=-2))
         made.steps.append(made.snapshots)
     if cfg.reset_discriminator_at:
