@@ -91,7 +91,7 @@ def wait_all(procs, logs, deadline: float) -> list[str]:
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            pytest.fail(f"{log.name} still running after {TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
+            pytest.fail(f"{log.name} still running at its deadline:\n{log.read_text()[-3000:]}")
         assert proc.returncode == 0, f"{log.name} exited {proc.returncode}:\n{log.read_text()[-3000:]}"
     return [log.read_text() for log in logs]
 
@@ -215,13 +215,14 @@ def newest_checkpoint(folder: Path) -> int:
 def test_multi_worker_killed_worker_restarted_with_the_other_resumes(tmp_path, mnist_dir):
     """Worker 1 is killed mid-run; the chief, stuck without it, is stopped too; both restarted
     resume from the chief's last checkpoint and end where an uninterrupted two-worker run ends."""
-    changes = dict(strategy="multi_worker", epochs=300, checkpoint_interval=20, history_interval=20)
+    # each phase has its own deadline: a slow CI machine took 240 s for all three at 300 steps
+    changes = dict(strategy="multi_worker", epochs=160, checkpoint_interval=20, history_interval=20)
     straight_dir, broken_dir = tmp_path / "straight", tmp_path / "broken"
     with child_processes() as start:
-        deadline = time.monotonic() + 2 * TIMEOUT_S
         params = write_params(straight_dir, **changes)
-        wait_all(*start_workers(start, params, mnist_dir, straight_dir, "straight"), deadline)
+        wait_all(*start_workers(start, params, mnist_dir, straight_dir, "straight"), time.monotonic() + 2 * TIMEOUT_S)
         params = write_params(broken_dir, **changes)
+        deadline = time.monotonic() + 2 * TIMEOUT_S
         procs, logs = start_workers(start, params, mnist_dir, broken_dir, "first", checkpoints=True)
         while newest_checkpoint(broken_dir / "ckpt") < 40:
             assert all(p.poll() is None for p in procs), "\n".join(log.read_text()[-2000:] for log in logs)
@@ -232,7 +233,8 @@ def test_multi_worker_killed_worker_restarted_with_the_other_resumes(tmp_path, m
         for proc in procs:
             proc.wait()
         assert not (broken_dir / "models").exists()
-        texts = wait_all(*start_workers(start, params, mnist_dir, broken_dir, "again", checkpoints=True), deadline)
+        texts = wait_all(*start_workers(start, params, mnist_dir, broken_dir, "again", checkpoints=True),
+                         time.monotonic() + 2 * TIMEOUT_S)
     steps = [int(text.split("(resumed at step ")[1].split(")")[0]) for text in texts]
     assert steps[0] == steps[1] >= 40, texts
     for name in ("training_log.txt", "history/g_loss.txt"):

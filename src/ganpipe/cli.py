@@ -149,7 +149,7 @@ def main(argv=None) -> int:
 
     def body(args):
         if args.command == "report":
-            report_stage.run_from_args(args)
+            report_stage.run_from_args(args, stage_times=True)  # the stage itself leaves them out
             return
         if args.command == "seeds":
             from .fileio import write_text_atomic

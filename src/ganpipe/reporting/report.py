@@ -285,7 +285,7 @@ def build_report(*, base: str, reports_dir: str | os.PathLike, names, out_dir: s
         params_diff = _rename_columns(params_diff, {base: base_label, head: labels.get("head") or head})
     shared = {Path(f).parts[0]: read_json(Path(reports_dir) / f) for f in SHARED_METRICS}
     return render_report(compared=compared, metrics_diff=metrics_diff, params_diff=params_diff,
-                         runs=collect_runs(reports_dir, names, out_dir), shared=shared) + stage_times_section(reports_dir)
+                         runs=collect_runs(reports_dir, names, out_dir), shared=shared)
 
 
 # ---- where the time went (issue 19): the stages' seconds that ganpipe.timings recorded ----

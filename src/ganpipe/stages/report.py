@@ -17,13 +17,17 @@ from ..fileio import write_text_atomic
 from . import _entry
 
 
-def make_report(*, base: str, runs, out, reports_dir="reports", repo_dir=".") -> Path:
-    """Write the report for experiments ``runs``, compared with git revision ``base``, to ``out``; return its path."""
-    from ..reporting.report import build_report
+def make_report(*, base: str, runs, out, reports_dir="reports", repo_dir=".", stage_times=False) -> Path:
+    """Write the report for experiments ``runs``, compared with git revision ``base``, to ``out``; return its path.
+
+    ``stage_times`` appends the stages' seconds (``ganpipe report``); the report stage leaves them out, so
+    that a forced rerun writes the same bytes (seconds differ on every run).
+    """
+    from ..reporting.report import build_report, stage_times_section
 
     text = build_report(base=base, reports_dir=reports_dir, names=list(runs), out_dir=Path(out).parent,
                         repo_dir=repo_dir)
-    write_text_atomic(out, text)
+    write_text_atomic(out, text + (stage_times_section(reports_dir) if stage_times else ""))
     return Path(out)
 
 
@@ -40,9 +44,10 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default="reports/report.md", help="Markdown file to write (default reports/report.md)")
 
 
-def run_from_args(args) -> Path:
+def run_from_args(args, stage_times: bool = False) -> Path:
     base = args.base or load_section(args.params, "report", ReportConfig).base
-    path = make_report(base=base, runs=experiment_names(args.params), out=args.out, reports_dir=args.reports)
+    path = make_report(base=base, runs=experiment_names(args.params), out=args.out, reports_dir=args.reports,
+                       stage_times=stage_times)
     print(f"report: wrote {path} (compared with {base})")
     return path
 
