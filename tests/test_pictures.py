@@ -176,7 +176,8 @@ def test_a_folder_of_icons_becomes_a_run_that_is_trained_scored_and_reported(tmp
     params = tiny_pipeline_params(xla=False)
     params["evaluate_faces"]["samples"] = 100
     env = dvc_project(root, params)
-    sh([sys.executable, "-m", "ganpipe.cli", "add-run", "icons", "--from-folder", tango_icons, "--size", "32"], root, env)
+    sh([sys.executable, "-m", "ganpipe.cli", "add-run", "icons", "--from-folder", tango_icons, "--size", "32",
+        "--catalogue", REPO / "experiments.yaml"], root, env)
     added = yaml.safe_load((root / "params.yaml").read_text())
     added["train"]["icons"].update(SHRUNK_TRAIN, epochs=20, xla=False, precision="float32")
     (root / "params.yaml").write_text(yaml.safe_dump(added, sort_keys=False))
