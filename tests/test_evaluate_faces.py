@@ -147,3 +147,18 @@ def test_a_missing_scorer_names_the_file_and_the_stage_that_makes_it(tmp_path):
 
     with pytest.raises(GanpipeError, match=r"autoencoder.keras: not found \(run the face_features stage first\)"):
         load_made_model(tmp_path / "autoencoder.keras", "face_features")
+
+
+def test_pictures_that_are_not_anime_faces_get_no_detected_share(tmp_path, real_faces, extractor):
+    """A set prepared with detect: false (icons, photographs) is scored without animeface: its real pictures
+    would score 0 as well, so the number would mean nothing."""
+    from ganpipe.data.faces import holds_detected_faces
+    from ganpipe.evaluation.faces import headline
+
+    write_faces(tmp_path / "any", real_faces, {"settings": {"detect": False}})
+    write_faces(tmp_path / "faces", real_faces, {"settings": {"detect": True}})
+    assert not holds_detected_faces(tmp_path / "any") and holds_detected_faces(tmp_path / "faces")
+    copies = real_faces[::-1].astype(np.float32) / 127.5 - 1.0
+    r = evaluate_faces(extractor, copies, copies, real_faces, detect_samples=0, threshold=0.95)
+    assert set(r) == {*headline(False), "compared", "real", "untrained"} and "detected_share" not in headline(False)
+    assert set(r["real"]) == set(r["untrained"]) == set(headline(False)) and headline(True) == HEADLINE
