@@ -11,8 +11,8 @@ values). Its seconds per step are timed first (after a warm-up that compiles), t
 for as many steps as fit in ``--budget`` seconds, scoring snapshots on the way (face FID, live
 and EMA), and its exported generator is scored like the evaluate_faces stage does: face FID against
 half the real faces (the other half gives the floor) and the share of faces animeface detects.
-Needs the prepared faces (data/anime) and the face_features model (models/face_features):
-``dvc repro face_features`` (without them it says so and stops). Without ``--variant``, the section as it is.
+Needs the prepared faces (data/anime) and their picture scorer (models/anime_features):
+``dvc repro face_features@anime`` (without them it says so and stops). Without ``--variant``, the section as it is.
 """
 
 from __future__ import annotations
@@ -46,13 +46,13 @@ def main(argv=None) -> int:
     p.add_argument("--variant", action="append", default=None,
                    help="NAME:key=value;key=value (default: settings:, the section as it is)")
     p.add_argument("--data", type=Path, default=REPO / "data" / "anime")
-    p.add_argument("--features", type=Path, default=REPO / "models" / "face_features")
+    p.add_argument("--features", type=Path, default=REPO / "models" / "anime_features")
     p.add_argument("--every", type=int, default=50, help="steps between scored snapshots")
     p.add_argument("--steps", type=int, default=0, help="train this many steps instead of for --budget seconds")
     args = p.parse_args(argv)
     missing = [str(path) for path in (args.data, args.features) if not path.exists()]
     if missing:
-        print(f"anime_variants: skipped: needs {', '.join(missing)} (dvc repro face_features)")
+        print(f"anime_variants: skipped: needs {', '.join(missing)} (dvc repro face_features@anime)")
         return 0
     variants = args.variant or ["settings:"]
 

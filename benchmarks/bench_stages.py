@@ -4,7 +4,7 @@
 
 Each stage runs as its own command (``python -m ganpipe.stages.<stage> ...``), with each checkout's
 ``src`` on the import path and its own params.yaml, on this checkout's prepared inputs (data/,
-models/judge, models/face_features: ``dvc repro`` first), writing into a temporary folder. The two
+models/judge, models/anime_features: ``dvc repro`` first), writing into a temporary folder. The two
 checkouts alternate, ``--repeats`` times, so both see the same machine; this host's run-to-run noise
 exceeds 20%, hence the repeats and medians. The seconds are the whole process, start-up included,
 as ``dvc repro`` pays them. Ends with the CPU (model, AVX-512/BF16 or AVX2 only). ``--before`` is a
@@ -27,12 +27,12 @@ from pathlib import Path
 from machine import cpu_line
 
 REPO = Path(__file__).resolve().parents[1]
-STAGES = ("make_anime_demo", "prepare_anime", "train@mnist", "train@anime", "train@gauss1d")
+STAGES = ("make_anime_demo", "prepare_pictures@anime", "train@mnist", "train@anime", "train@gauss1d")
 CHOICES = (*STAGES, "prepare_gauss1d")
 # what each stage reads from this checkout, and the dvc.yaml stage that writes it
-NEEDS = {"prepare_anime": {"data/raw/anime_demo": "make_anime_demo"},
+NEEDS = {"prepare_pictures@anime": {"data/raw/anime_demo": "make_anime_demo"},
          "train@mnist": {"data/mnist": "prepare_mnist", "models/judge": "judge"},
-         "train@anime": {"data/anime": "prepare_anime", "models/face_features": "face_features"},
+         "train@anime": {"data/anime": "prepare_pictures@anime", "models/anime_features": "face_features@anime"},
          "train@gauss1d": {"data/gauss1d": "prepare_gauss1d"}}
 DATA = {"mnist": "data/mnist", "anime": "data/anime", "gauss1d": "data/gauss1d"}
 
@@ -44,8 +44,8 @@ def command(stage: str, checkout: Path, out: Path) -> list[str]:
         return py + ["--out", str(out / "demo")]
     if stage == "prepare_gauss1d":
         return py + ["--out", str(out / "gauss1d")]
-    if stage == "prepare_anime":
-        return py + ["--out", str(out / "anime"), "--preview", str(out / "preview.png"),
+    if stage == "prepare_pictures@anime":
+        return py + ["anime", "--out", str(out / "anime"), "--preview", str(out / "preview.png"),
                      "--metrics", str(out / "faces.json")]
     run = stage.split("@")[1]
     cmd = py + [run, "--data", str(REPO / DATA[run]), "--models", str(out / "models"),

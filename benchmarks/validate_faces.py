@@ -16,7 +16,7 @@ held-out half, at the same n as the reference:
 - the blurs of briefly trained generators (the panel's 100-step EMA and live weights) must score far
   from the floor;
 - the same protocol on ``--icons`` (a faces.bin folder of other real pictures, e.g. icon themes
-  prepared with prepare_anime, detect: false): a scorer trained on half of them, a 100-step
+  prepared with prepare_pictures, detect: false): a scorer trained on half of them, a 100-step
   generator trained on them;
 - a panel of face generators (EMA and live weights at several steps of short anime runs), scored
   by scorer A and by scorer B (seed 1, trained on the other half): Spearman correlation of the two

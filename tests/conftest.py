@@ -61,6 +61,38 @@ def png_size(path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
+TEST_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ganpipe-tests"
+
+
+def fetch_debian_package(package: str, cache: Path) -> Path:
+    """Download Debian's ``package`` with `apt-get download` (no root needed) and unpack it into ``cache``/root
+    once; return that root. RuntimeError (or OSError) if it cannot be had: the caller skips its test."""
+    root = cache / "root"
+    if root.is_dir():
+        return root
+    if shutil.which("apt-get") is None:
+        raise RuntimeError("apt-get is not available")
+    cache.mkdir(parents=True, exist_ok=True)
+
+    def download():
+        return subprocess.run(["apt-get", "download", package], cwd=cache, capture_output=True, text=True, timeout=300)
+
+    proc = download()
+    if proc.returncode != 0 and os.geteuid() == 0:  # the package lists may be missing on a fresh machine
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=300)
+        proc = download()
+    debs = sorted(cache.glob(f"{package}_*.deb"))
+    if proc.returncode != 0 or not debs:
+        raise RuntimeError(f"apt-get download {package} failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+    unpacked = cache / "root.tmp"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(unpacked)], check=True, capture_output=True, timeout=300)
+    os.replace(unpacked, root)
+    for deb in debs:
+        deb.unlink()
+    return root
+
+
 def write_params(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path

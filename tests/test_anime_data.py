@@ -1,5 +1,5 @@
 """Anime pictures -> faces: reading any picture, animeface on real anime art, crop geometry,
-faces.bin, the procedural demo pictures, and the make_anime_demo / prepare_anime stages.
+faces.bin, the procedural demo pictures, and the make_anime_demo / prepare_pictures stages.
 
 Real anime art comes from Debian's renpy-demo package (Ren'Py's demo game, MIT-licensed art):
 fetched once with `apt-get download` into ~/.cache/ganpipe-tests/renpy (no root needed); the
@@ -26,50 +26,27 @@ import PIL
 import pytest
 from PIL import Image
 
-from ganpipe.config import AnimeDemoConfig, PrepareAnimeConfig, load_section
+from ganpipe.config import AnimeDemoConfig, PreparePicturesConfig, load_section
 from ganpipe.data import anime_demo
 from ganpipe.data.faces import (
     PictureError, centre_box, detect_faces, extract_faces, load_picture, read_faces_bin, square_box, write_faces,
 )
 from ganpipe.errors import ConfigError, DataError
-from ganpipe.stages import make_anime_demo, prepare_anime
+from ganpipe.stages import make_anime_demo, prepare_pictures
 
-from .conftest import REPO, write_params
+from .conftest import REPO, fetch_debian_package, write_params
 
 RENPY_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ganpipe-tests" / "renpy"
 RENPY_IMAGES = "usr/share/games/renpy/demo/game/images"
 # character sprites on which animeface finds the face at likelihood >= 0.95 (Lucy's "mad" face only reaches 0.88)
 SPRITES = ("eileen happy.png", "eileen concerned.png", "eileen vhappy.png", "lucy happy.png")
 
-CFG = PrepareAnimeConfig(raw_dir="unused", detect=True, threshold=0.95, margin=0.15, image_size=64, min_face_size=32)
+CFG = PreparePicturesConfig(raw_dir="unused", detect=True, threshold=0.95, margin=0.15, image_size=64, min_face_size=32)
 
 
 def fetch_renpy_demo(cache: Path) -> Path:
     """Download and unpack Debian's renpy-demo into ``cache`` once; return its images folder."""
-    images = cache / "root" / RENPY_IMAGES
-    if images.is_dir():
-        return images
-    cache.mkdir(parents=True, exist_ok=True)
-
-    def download():
-        return subprocess.run(["apt-get", "download", "renpy-demo"], cwd=cache, capture_output=True, text=True, timeout=300)
-
-    if shutil.which("apt-get") is None:
-        raise RuntimeError("apt-get is not available")
-    proc = download()
-    if proc.returncode != 0 and os.geteuid() == 0:  # the package lists may be missing on a fresh machine
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=300)
-        proc = download()
-    debs = sorted(cache.glob("renpy-demo_*.deb"))
-    if proc.returncode != 0 or not debs:
-        raise RuntimeError(f"apt-get download renpy-demo failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
-    unpacked = cache / "root.tmp"
-    shutil.rmtree(unpacked, ignore_errors=True)
-    subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(unpacked)], check=True, capture_output=True, timeout=300)
-    os.replace(unpacked, cache / "root")
-    for deb in debs:
-        deb.unlink()
-    return images
+    return fetch_debian_package("renpy-demo", cache) / RENPY_IMAGES
 
 
 @pytest.fixture(scope="session")
@@ -414,7 +391,7 @@ def test_read_faces_bin_takes_the_size_from_the_manifest(tmp_path):
 
 
 def test_read_faces_bin_errors(tmp_path):
-    with pytest.raises(DataError, match="file not found .run the prepare_anime stage first"):
+    with pytest.raises(DataError, match="file not found .run its prepare_pictures stage first"):
         read_faces_bin(tmp_path / "faces.bin", 64)
     (tmp_path / "faces.bin").write_bytes(b"")
     with pytest.raises(DataError, match="file is empty, expected 12288 bytes per face"):
@@ -476,43 +453,47 @@ def test_make_demo_replaces_folder_only_when_complete(tmp_path, monkeypatch):
 
 def test_params_sections_load():
     demo = load_section(REPO / "params.yaml", "make_anime_demo", AnimeDemoConfig)
-    prep = load_section(REPO / "params.yaml", "prepare_anime", PrepareAnimeConfig)
+    prep = load_section(REPO / "params.yaml", "prepare_pictures.anime", PreparePicturesConfig)
     assert demo.count >= 1 and prep.raw_dir == "data/raw/anime_demo" and prep.image_size == 64
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("prepare_anime:\n  raw_dir: r\n  detect: yes-please\n  threshold: 0.9\n  margin: 0\n  image_size: 64\n  min_face_size: 8\n",
-         "prepare_anime.detect: expected true or false, got 'yes-please'"),
-        ("prepare_anime:\n  raw_dir: r\n  detect: true\n  treshold: 0.9\n  margin: 0\n  image_size: 64\n  min_face_size: 8\n",
-         "prepare_anime.treshold: unknown key (did you mean 'threshold'?)"),
-        ("prepare_anime:\n  raw_dir: r\n  detect: true\n  threshold: 1.5\n  margin: 0\n  image_size: 64\n  min_face_size: 8\n",
-         "prepare_anime.threshold: must be <= 1.0, got 1.5"),
+        ("a:\n  raw_dir: r\n  detect: yes-please\n  threshold: 0.9\n  margin: 0\n  image_size: 64\n  min_face_size: 8\n",
+         "prepare_pictures.a.detect: expected true or false, got 'yes-please'"),
+        ("a:\n  raw_dir: r\n  detect: true\n  treshold: 0.9\n  margin: 0\n  image_size: 64\n  min_face_size: 8\n",
+         "prepare_pictures.a.treshold: unknown key (did you mean 'threshold'?)"),
+        ("a:\n  raw_dir: r\n  detect: true\n  threshold: 1.5\n  margin: 0\n  image_size: 64\n  min_face_size: 8\n",
+         "prepare_pictures.a.threshold: must be <= 1.0, got 1.5"),
+        ("a:\n  raw_dir: r\n  detect: true\n  threshold: 0.9\n  margin: 0\n  image_size: 48\n  min_face_size: 8\n",
+         "prepare_pictures.a.image_size: unknown value 48 (valid: 32, 64)"),
     ],
 )
-def test_prepare_anime_params_are_checked(tmp_path, text, message):
+def test_prepare_pictures_params_are_checked(tmp_path, text, message):
+    text = "prepare_pictures:\n" + "".join(f"  {line}\n" for line in text.splitlines())
     params = write_params(tmp_path / "params.yaml", text)
     with pytest.raises(ConfigError, match=re.escape(message)):
-        load_section(params, "prepare_anime", PrepareAnimeConfig)
+        load_section(params, "prepare_pictures.a", PreparePicturesConfig)
 
 
 PARAMS = """\
 make_anime_demo:
   count: {count}
   seed: 0
-prepare_anime:
-  raw_dir: {raw}
-  detect: true
-  threshold: 0.95
-  margin: 0.15
-  image_size: 32
-  min_face_size: 32
+prepare_pictures:
+  anime:
+    raw_dir: {raw}
+    detect: true
+    threshold: 0.95
+    margin: 0.15
+    image_size: 32
+    min_face_size: 32
 """
 
 
 def stage_args(params, tmp_path):
-    return ["--params", str(params), "--out", str(tmp_path / "anime"),
+    return ["anime", "--params", str(params), "--out", str(tmp_path / "anime"),
             "--preview", str(tmp_path / "rep" / "preview.png"), "--metrics", str(tmp_path / "rep" / "faces.json")]
 
 
@@ -521,9 +502,9 @@ def test_stages_write_demo_faces_preview_and_counts(tmp_path, capsys):
     params = write_params(tmp_path / "params.yaml", PARAMS.format(count=5, raw=raw))
     assert make_anime_demo.main(["--params", str(params), "--out", str(raw)]) == 0
     assert sorted(p.name for p in raw.iterdir()) == [f"scene_0000{i}.png" for i in range(5)]
-    assert prepare_anime.main(stage_args(params, tmp_path)) == 0
+    assert prepare_pictures.main(stage_args(params, tmp_path)) == 0
     out = capsys.readouterr().out
-    assert "make_anime_demo: 5 scenes (seed 0)" in out and "prepare_anime: " in out
+    assert "make_anime_demo: 5 scenes (seed 0)" in out and "prepare_pictures anime: " in out
     assert sorted(p.name for p in (tmp_path / "anime").iterdir()) == ["faces.bin", "manifest.json"]
     counts = json.loads((tmp_path / "rep" / "faces.json").read_text())
     assert counts["pictures"] == 5 and counts["faces"] >= 3
@@ -540,7 +521,7 @@ def test_empty_folder_fails_in_one_line_and_keeps_good_output(tmp_path, capsys, 
     good.mkdir()
     shutil.copy(demo_scenes[0], good / "scene.png")
     params = write_params(tmp_path / "params.yaml", PARAMS.format(count=1, raw=good))
-    assert prepare_anime.main(stage_args(params, tmp_path)) == 0
+    assert prepare_pictures.main(stage_args(params, tmp_path)) == 0
     outputs = [*(tmp_path / "anime").iterdir(), *(tmp_path / "rep").iterdir()]
     before = {p: p.read_bytes() for p in outputs}
     capsys.readouterr()
@@ -548,19 +529,19 @@ def test_empty_folder_fails_in_one_line_and_keeps_good_output(tmp_path, capsys, 
     empty = tmp_path / "empty"
     empty.mkdir()
     params = write_params(tmp_path / "params.yaml", PARAMS.format(count=1, raw=empty))
-    assert prepare_anime.main(stage_args(params, tmp_path)) == 2
+    assert prepare_pictures.main(stage_args(params, tmp_path)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"ganpipe: error: {empty}: no pictures")
     assert {p: p.read_bytes() for p in [*(tmp_path / "anime").iterdir(), *(tmp_path / "rep").iterdir()]} == before
     assert sorted(os.listdir(tmp_path)) == ["anime", "empty", "good", "params.yaml", "rep"], "no temporary leftovers"
 
 
-def test_prepare_anime_runs_as_module_with_one_line_error(tmp_path):
+def test_prepare_pictures_runs_as_module_with_one_line_error(tmp_path):
     """What DVC sees: exit status 2 and one line on stderr, no output folder."""
     empty = tmp_path / "empty"
     empty.mkdir()
     params = write_params(tmp_path / "params.yaml", PARAMS.format(count=1, raw=empty))
-    proc = subprocess.run([sys.executable, "-m", "ganpipe.stages.prepare_anime", *stage_args(params, tmp_path)],
+    proc = subprocess.run([sys.executable, "-m", "ganpipe.stages.prepare_pictures", *stage_args(params, tmp_path)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == (f"ganpipe: error: {empty}: no pictures (detect: true, threshold: 0.95); "

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from ganpipe.stages import prepare_anime, prepare_mnist
+from ganpipe.stages import prepare_mnist, prepare_pictures
 from ganpipe.stages import train as train_stage
 
 from .conftest import REPO
@@ -127,11 +127,12 @@ def output_not_writable(tmp: Path, mnist_dir: Path):
     return module, argv
 
 
-# ---- picture collections read by prepare_anime ------------------------------------------------
+# ---- picture collections read by prepare_pictures ----------------------------------------------
 
 def anime_args(tmp: Path, raw: Path):
-    path = write_yaml(tmp / "params.yaml", {"prepare_anime": {**PARAMS["prepare_anime"], "raw_dir": str(raw)}})
-    return prepare_anime, ["--params", str(path), "--out", str(tmp / "out" / "anime"),
+    path = write_yaml(tmp / "params.yaml", {"prepare_pictures": {"anime": {**PARAMS["prepare_pictures"]["anime"],
+                                                                          "raw_dir": str(raw)}}})
+    return prepare_pictures, ["anime", "--params", str(path), "--out", str(tmp / "out" / "anime"),
                            "--preview", str(tmp / "out" / "preview.png"), "--metrics", str(tmp / "out" / "faces.json")]
 
 

@@ -10,7 +10,7 @@ import pytest
 from .conftest import REPO
 
 BENCH = REPO / "benchmarks"
-FACES_READY = (REPO / "data" / "anime").is_dir() and (REPO / "models" / "face_features").is_dir()
+FACES_READY = (REPO / "data" / "anime").is_dir() and (REPO / "models" / "anime_features").is_dir()
 
 # script -> (smallest arguments, lines its output must have: regular expressions)
 SMALLEST = {
@@ -60,7 +60,7 @@ QUICK = {"bench_stages.py"}
 @pytest.mark.parametrize("script", [s if s in QUICK else pytest.param(s, marks=pytest.mark.slow) for s in sorted(SMALLEST)])
 def test_benchmark_runs_and_prints_its_figures(script, tmp_path):
     if script == "anime_variants.py" and not FACES_READY:
-        pytest.skip("anime_variants needs data/anime and models/face_features (dvc repro face_features)")
+        pytest.skip("anime_variants needs data/anime and models/anime_features (dvc repro face_features@anime)")
     args, expected = SMALLEST[script]
     env = {**os.environ, "GANPIPE_AUTO": "rules", "GANPIPE_AUTO_CACHE": str(tmp_path / "auto.json"),
            "TQDM_DISABLE": "1", "GANPIPE_THREADS": os.environ.get("GANPIPE_THREADS", "1")}

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from ganpipe.config import FaceFeaturesConfig, PrepareAnimeConfig
+from ganpipe.config import FaceFeaturesConfig, PreparePicturesConfig
 from ganpipe.data import anime_demo
 from ganpipe.data.faces import extract_faces, write_faces
 from ganpipe.evaluation import metrics
@@ -22,10 +22,10 @@ from .conftest import REPO
 
 @pytest.fixture(scope="module")
 def real_faces(tmp_path_factory) -> np.ndarray:
-    """64x64 faces that animeface cut from 40 demo scenes: real data as prepare_anime makes it."""
+    """64x64 faces that animeface cut from 40 demo scenes: real data as prepare_pictures makes it."""
     raw = tmp_path_factory.mktemp("demo") / "raw"
     anime_demo.make_demo(raw, 40, seed=11)
-    cfg = PrepareAnimeConfig(raw_dir=str(raw), detect=True, threshold=0.95,
+    cfg = PreparePicturesConfig(raw_dir=str(raw), detect=True, threshold=0.95,
                              margin=0.15, image_size=64, min_face_size=32)
     faces, _ = extract_faces(cfg.raw_dir, cfg)
     assert len(faces) >= 30
@@ -105,7 +105,7 @@ def test_stages_train_extractor_and_score_a_trained_generator(tmp_path, real_fac
     from ganpipe.training.run import RunPaths, train_run
 
     data = tmp_path / "anime"
-    write_faces(data, real_faces, {"source": "test"})
+    write_faces(data, real_faces, {"source": "test", "settings": {"detect": True}})  # anime faces, as animeface found them
     cfg = FaceFeaturesConfig(epochs=1, batch_size=16, feature_dim=8, seed=0)
     result = face_features_stage.make_face_features(cfg, data_dir=data, model_dir=tmp_path / "ff",
                                                      reports_dir=tmp_path / "rep_ff")
@@ -115,7 +115,7 @@ def test_stages_train_extractor_and_score_a_trained_generator(tmp_path, real_fac
     train_cfg = dataclasses.replace(train_cfg, epochs=2, batch_size=4, history_interval=1, sample_interval=1,
                                     fresh_sample_interval=0, checkpoint_interval=0, eval_interval=0)
     train_run(train_cfg, RunPaths(data=data, models=tmp_path / "m", reports=tmp_path / "r"), progress=False)
-    ev = EvaluateFacesConfig(runs=("anime",), samples=12, seed=1, detect_samples=4, threshold=0.95)
+    ev = EvaluateFacesConfig(runs={}, samples=12, seed=1, detect_samples=4, threshold=0.95)
     r = evaluate_faces_stage.evaluate_face_run(ev, data_dir=data, features_dir=tmp_path / "ff",
                                                models_dir=tmp_path / "m", reports_dir=tmp_path / "r")
     saved = json.loads((tmp_path / "r" / "quality.json").read_text())
@@ -147,3 +147,18 @@ def test_a_missing_scorer_names_the_file_and_the_stage_that_makes_it(tmp_path):
 
     with pytest.raises(GanpipeError, match=r"autoencoder.keras: not found \(run the face_features stage first\)"):
         load_made_model(tmp_path / "autoencoder.keras", "face_features")
+
+
+def test_pictures_that_are_not_anime_faces_get_no_detected_share(tmp_path, real_faces, extractor):
+    """A set prepared with detect: false (icons, photographs) is scored without animeface: its real pictures
+    would score 0 as well, so the number would mean nothing."""
+    from ganpipe.data.faces import holds_detected_faces
+    from ganpipe.evaluation.faces import headline
+
+    write_faces(tmp_path / "any", real_faces, {"settings": {"detect": False}})
+    write_faces(tmp_path / "faces", real_faces, {"settings": {"detect": True}})
+    assert not holds_detected_faces(tmp_path / "any") and holds_detected_faces(tmp_path / "faces")
+    copies = real_faces[::-1].astype(np.float32) / 127.5 - 1.0
+    r = evaluate_faces(extractor, copies, copies, real_faces, detect_samples=0, threshold=0.95)
+    assert set(r) == {*headline(False), "compared", "real", "untrained"} and "detected_share" not in headline(False)
+    assert set(r["real"]) == set(r["untrained"]) == set(headline(False)) and headline(True) == HEADLINE

@@ -165,12 +165,12 @@ def test_add_run_on_another_folder_takes_that_folders_scorer(tmp_path):
     catalogue = REPO / "experiments.yaml"
     pipeline_parts = ["dvc.yaml: artifacts", "dvc.yaml: metrics", "dvc.yaml: report's deps"]
     assert add_run("dcgan28", params=params, catalogue=catalogue, data="data/anime/")[1:] == [
-        "runs.dcgan28: data data/anime, scorer models/face_features", "evaluate_faces.runs: + dcgan28", *pipeline_parts]
+        "runs.dcgan28: data data/anime, scorer models/anime_features", "evaluate_faces.runs: + dcgan28", *pipeline_parts]
     assert add_run("dense_sgd", params=params, catalogue=catalogue, data="data/fashion") == [
         "train.dense_sgd: copied from " + str(catalogue), "runs.dense_sgd: data data/fashion, scorer models/judge",
         "evaluate.runs: + dense_sgd", *pipeline_parts]
     runs = yaml.safe_load(params.read_text())["runs"]
-    assert runs["dcgan28"] == {"data": "data/anime", "scorer": "models/face_features"}
+    assert runs["dcgan28"] == {"data": "data/anime", "scorer": "models/anime_features"}
     assert runs["dense_sgd"] == {"data": "data/fashion", "scorer": "models/judge"}
     # moved back: the entry is updated in place, not added twice
     assert add_run("dcgan28", params=params, catalogue=catalogue, data="data/mnist") == [

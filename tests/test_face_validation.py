@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganpipe.config import PrepareAnimeConfig
+from ganpipe.config import PreparePicturesConfig
 from ganpipe.data import anime_demo
 from ganpipe.data.faces import extract_faces
 from ganpipe.evaluation import corruptions, metrics
@@ -22,7 +22,7 @@ from ganpipe.evaluation.faces import hair_colour_groups, mixed_halves, to_uint8,
 def halves(tmp_path_factory):
     raw = tmp_path_factory.mktemp("demo") / "raw"
     anime_demo.make_demo(raw, 80, seed=5)
-    cfg = PrepareAnimeConfig(raw_dir=str(raw), detect=True, threshold=0.95, margin=0.15, image_size=64,
+    cfg = PreparePicturesConfig(raw_dir=str(raw), detect=True, threshold=0.95, margin=0.15, image_size=64,
                              min_face_size=32)
     faces, _ = extract_faces(cfg.raw_dir, cfg)
     assert len(faces) >= 60

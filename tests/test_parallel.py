@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from ganpipe import parallel
-from ganpipe.config import PrepareAnimeConfig
+from ganpipe.config import PreparePicturesConfig
 from ganpipe.data import anime_demo
 from ganpipe.data.faces import extract_faces
 
-CFG = PrepareAnimeConfig(raw_dir="unused", detect=True, threshold=0.95, margin=0.15, image_size=64, min_face_size=32)
+CFG = PreparePicturesConfig(raw_dir="unused", detect=True, threshold=0.95, margin=0.15, image_size=64, min_face_size=32)
 
 
 def test_worker_count_follows_cpus_threads_and_work():

@@ -34,9 +34,9 @@ def test_repro_noop_forced_rerun_and_experiment(project):
     """The whole DAG at a tiny size: repro, a no-op repro, a byte-identical forced rerun, an experiment."""
     root, env, dvc = project
     out = sh(dvc + ["repro"], root, env)
-    for stage in ("prepare_mnist", "make_anime_demo", "prepare_anime", "prepare_gauss1d", "judge", "evaluate@mnist",
+    for stage in ("prepare_mnist", "make_anime_demo", "prepare_pictures@anime", "prepare_gauss1d", "judge", "evaluate@mnist",
                   "train@mnist", "train@anime", "train@gauss1d", "plots@mnist", "plots@anime", "plots@gauss1d",
-                  "face_features", "evaluate_faces@anime", "evaluate_gauss1d@gauss1d", "report"):
+                  "face_features@anime", "evaluate_faces@anime", "evaluate_gauss1d@gauss1d", "report"):
         assert f"Running stage '{stage}'" in out
     for path in ("data/mnist/imagesTrain.bin", "data/mnist/manifest.json", "models/mnist/generator.keras",
                  "models/mnist/generator_model_5.h5", "reports/mnist/plots/images/samples/3.png", "reports/mnist/plots/images/samples/5.png",

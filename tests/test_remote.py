@@ -25,7 +25,7 @@ RAW_ANIME = "data/raw/anime"  # the "user's own" picture folder, versioned with 
 # the stages kept from dvc.yaml (train and plots run for train.mnist only): every kind of output and of
 # dependency (a dvc-added folder, pulled data and models, git-tracked reports, params, code folders);
 # the other stages, each a few seconds of TensorFlow start-up more, are left out to keep the test short
-STAGES = ("prepare_mnist", "prepare_anime", "train", "plots")
+STAGES = ("prepare_mnist", "prepare_pictures", "train", "plots")
 
 
 def sh(args, cwd, env, timeout=300):
@@ -59,7 +59,7 @@ def tiny_params() -> dict:
     """The real params.yaml, cut to the mnist experiment at a few steps, reading the dvc-added anime folder."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["runs"] = {"mnist": params["runs"]["mnist"]}
-    params["prepare_anime"]["raw_dir"] = RAW_ANIME
+    params["prepare_pictures"]["anime"]["raw_dir"] = RAW_ANIME
     params["train"]["mnist"].update(epochs=5, batch_size=4, history_interval=2, sample_interval=3,
                                     fresh_sample_interval=0, checkpoint_interval=0, steps_per_execution=1,
                                     eval_interval=0, xla=False)  # speed only: saves the XLA compile
@@ -110,12 +110,12 @@ def test_push_then_clone_and_pull_needs_no_recompute(tmp_path):
     sh(["git", "commit", "-qm", "project, remote, raw anime folder"], first, env1)  # DVCLive needs a commit
 
     ran = sh(dvc + ["repro"], first, env1)
-    for stage in ("prepare_mnist", "prepare_anime", "train@mnist", "plots@mnist"):
+    for stage in ("prepare_mnist", "prepare_pictures@anime", "train@mnist", "plots@mnist"):
         assert f"Running stage '{stage}'" in ran, ran
     status = sh(dvc + ["status"], first, env1)
     assert "Data and pipelines are up to date" in status, status
     lock = yaml.safe_load((first / "dvc.lock").read_text())
-    assert RAW_ANIME in [dep["path"] for dep in lock["stages"]["prepare_anime"]["deps"]]
+    assert RAW_ANIME in [dep["path"] for dep in lock["stages"]["prepare_pictures@anime"]["deps"]]
     sh(["git", "add", "-A"], first, env1)
     sh(["git", "commit", "-qm", "pipeline run"], first, env1)
     sh(dvc + ["push"], first, env1)

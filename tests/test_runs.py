@@ -32,11 +32,12 @@ def test_a_run_added_by_hand_is_synced_everywhere(tmp_path, capsys):
     params.write_text(yaml.safe_dump(doc, sort_keys=False))
     args = ["sync", "--params", str(params), "--pipeline", str(pipeline)]
     assert cli.main([*args, "--check"]) == 2
-    assert "runs.faces2.scorer: models/face_features" in capsys.readouterr().err
+    assert "runs.faces2.scorer: models/anime_features" in capsys.readouterr().err
     assert cli.main(args) == 0
     p, d = yaml.safe_load(params.read_text()), yaml.safe_load(pipeline.read_text())
-    assert p["runs"]["faces2"] == {"data": "data/anime", "scorer": "models/face_features"}
-    assert p["evaluate_faces"]["runs"] == ["anime", "faces2"] and p["evaluate"]["runs"] == ["mnist"]
+    assert p["runs"]["faces2"] == {"data": "data/anime", "scorer": "models/anime_features"}
+    assert p["evaluate_faces"]["runs"] == {name: p["runs"][name] for name in ("anime", "faces2")}
+    assert p["evaluate"]["runs"] == ["mnist"]
     assert d["artifacts"]["faces2"]["path"] == "models/faces2"
     assert "reports/faces2/timing.json" in d["metrics"]
     assert {"reports/faces2/quality.json", "reports/faces2/final_samples.png"} <= set(d["stages"]["report"]["deps"])

@@ -110,12 +110,22 @@ def main(argv=None) -> int:
     rep.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     report_stage.add_arguments(rep)
     add = sub.add_parser(
-        "add-run", parents=[debug], help="copy a ready-made experiment from experiments.yaml into params.yaml",
+        "add-run", parents=[debug], help="copy a ready-made experiment into params.yaml, or make a folder of "
+                                         "pictures a run (--from-folder)",
         description="Copy train.NAME from experiments.yaml into params.yaml, set runs.NAME to its data folder "
                     "and the scorer of that data's kind, and sync what follows from it (`ganpipe sync`); "
-                    "then `dvc exp run` trains, scores and plots it. A section already in params.yaml is kept.")
-    add.add_argument("name", help="the experiment, e.g. dense_small (see experiments.yaml)")
+                    "then `dvc exp run` trains, scores and plots it. A section already in params.yaml is kept. "
+                    "With --from-folder PATH: the pictures under PATH become the picture set NAME "
+                    "(prepare_pictures.NAME: crops of --size pixels in data/NAME, its own picture scorer) and a "
+                    "run NAME on it (a DCGAN of that size, from experiments.yaml templates.pictures<size>).")
+    add.add_argument("name", help="the experiment, e.g. dense_small (see experiments.yaml), or the new run's name")
     add.add_argument("--data", default=None, help="data folder to train on (default: experiments.yaml runs.NAME)")
+    add.add_argument("--from-folder", default=None, metavar="PATH",
+                     help="a folder of any pictures (any depth, any format Pillow reads) to train a new run NAME on")
+    add.add_argument("--size", type=int, default=None,
+                     help="with --from-folder: the side of the square crops, 32 or 64 (default 64)")
+    add.add_argument("--detect", action="store_true",
+                     help="with --from-folder: crop the anime faces animeface finds (default: each picture's centre square)")
     add.add_argument("--params", default="params.yaml", help="params file to add it to (default: params.yaml)")
     add.add_argument("--catalogue", default="experiments.yaml", help="where the experiment is defined "
                                                                      "(default: experiments.yaml)")
@@ -176,9 +186,7 @@ def main(argv=None) -> int:
             print("sync: " + ("; ".join(changes) if changes else "up to date"))
             return
         if args.command == "add-run":
-            from .experiments import add_run
-
-            changes = add_run(args.name, params=args.params, catalogue=args.catalogue, data=args.data)
+            changes = add_run_from_args(args)
             print(f"{args.params}: " + ("; ".join(changes) if changes else f"{args.name} is there already")
                   + ". Now: dvc exp run")
             return
@@ -191,6 +199,21 @@ def main(argv=None) -> int:
               f"(noise {spec.noise}) -> {written}")
 
     return _entry.run(body, args)
+
+
+def add_run_from_args(args) -> list[str]:
+    """`ganpipe add-run`: a catalogue experiment, or with --from-folder a new run on a folder of pictures."""
+    from .experiments import add_picture_run, add_run
+
+    if args.from_folder is None:
+        given = [flag for flag, value in (("--size", args.size), ("--detect", args.detect)) if value]
+        if given:
+            raise GanpipeError(f"{given[0]}: only with --from-folder")
+        return add_run(args.name, params=args.params, catalogue=args.catalogue, data=args.data)
+    if args.data is not None:
+        raise GanpipeError("--data: not with --from-folder (the run's data is data/NAME, prepared from the folder)")
+    return add_picture_run(args.name, args.from_folder, size=64 if args.size is None else args.size,
+                           detect=args.detect, params=args.params, catalogue=args.catalogue)
 
 
 def parse_grid_arg(text: str) -> tuple[int, int]:

@@ -117,7 +117,7 @@ def rebuild(sha: str, side: str, *, repo: Path, cache: str, settings: list[str],
 def compare(base: str, head: str = "HEAD", *, settings=(), repo=".", out_dir=None) -> Path:
     """Rebuild ``base`` and ``head`` with the same ``settings`` and write the report; return its path."""
     from .reporting.report import build_report
-    from .stages.report import experiment_names
+    from .stages.report import experiment_names, scorer_names
 
     repo = Path(_git(["rev-parse", "--show-toplevel"], repo, what=f"{repo}: not in a git repository"))
     out_dir = Path(out_dir) if out_dir is not None else repo / OUT_DIR
@@ -131,12 +131,13 @@ def compare(base: str, head: str = "HEAD", *, settings=(), repo=".", out_dir=Non
         shutil.rmtree(out_dir, ignore_errors=True)
         shutil.copytree(folders["head"] / "reports", out_dir / "head", ignore=shutil.ignore_patterns("compare"))
         names = experiment_names(folders["head"] / "params.yaml")
+        scorers = scorer_names(folders["head"] / "params.yaml")
     overrides = " ".join(f"-S {s}" for s in settings)
     how = (f"each run from its own commit with `dvc exp run{' ' + overrides if overrides else ''}` on this "
            f"machine, one after the other (base: {built['base'][1]}; head: {built['head'][1]}; a stage "
            "whose dvc.lock entry still matched kept its outputs from the DVC cache)")
     text = build_report(base=REF_PREFIX + "base", head=REF_PREFIX + "head", reports_dir=out_dir / "head",
-                        names=names, out_dir=out_dir, repo_dir=repo,
+                        names=names, out_dir=out_dir, repo_dir=repo, scorers=scorers,
                         labels={"base": f"{base} ({shas['base'][:7]})", "head": f"{head} ({shas['head'][:7]})",
                                 "how": how})
     path = out_dir / "report.md"

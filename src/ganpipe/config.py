@@ -75,9 +75,10 @@ class EvaluateConfig:
 
 @dataclass(frozen=True)
 class FaceFeaturesConfig:
-    """Section ``face_features``: the autoencoder whose bottleneck measures every anime experiment."""
+    """Section ``face_features``: how the picture scorer of each picture set is trained (face_features@<set>),
+    an autoencoder whose features measure every run on that set."""
 
-    epochs: int = _rule(low=1, doc="passes over the real faces")
+    epochs: int = _rule(low=1, doc="passes over the real pictures")
     batch_size: int = _rule(low=1)
     feature_dim: int = _rule(low=2, doc="width of the bottleneck: the features compared")
     seed: int = _rule(low=0)
@@ -85,12 +86,13 @@ class FaceFeaturesConfig:
 
 @dataclass(frozen=True)
 class EvaluateFacesConfig:
-    """Section ``evaluate_faces``: how generated anime faces are scored."""
+    """Section ``evaluate_faces``: how generated pictures are scored."""
 
-    runs: tuple = _rule(kind="names", doc="the face experiments to evaluate (train.<name> on data/anime)")
-    samples: int = _rule(low=2, doc="generated faces per evaluation (cut to half the real faces)")
+    runs: dict = _rule(kind="run_entries", doc="the runs on pictures to evaluate: {name: {data: <folder>, scorer: "
+                                               "<its picture scorer>}} (written by `ganpipe sync` from runs)")
+    samples: int = _rule(low=2, doc="generated pictures per evaluation (cut to half the real pictures)")
     seed: int = _rule(low=0, doc="seed of the evaluation noise")
-    detect_samples: int = _rule(low=1, doc="faces of each set shown to animeface (~30 ms each)")
+    detect_samples: int = _rule(low=1, doc="faces of each set shown to animeface (~30 ms each; sets prepared with detect)")
     threshold: float = _rule(low=0.0, high=1.0, doc="lowest animeface likelihood that counts as a detected face")
 
 
@@ -174,6 +176,13 @@ def _check_value(where: str, f: dataclasses.Field, value: Any) -> Any:
         if bad:
             raise ConfigError(f"{where}: unknown value {bad[0]!r} (valid: {', '.join(meta['choices'])})")
         return tuple(value)
+    if meta.get("kind") == "run_entries":  # {name: {data: <folder>, scorer: <path>}}
+        if value is None:
+            return {}
+        for name, entry in (value.items() if isinstance(value, dict) else [(None, value)]):
+            if not (isinstance(entry, dict) and set(entry) == {"data", "scorer"}):
+                raise ConfigError(f"{where}: expected {{name: {{data: <folder>, scorer: <path>}}}}, got {value!r}")
+        return {name: dict(entry) for name, entry in value.items()}
     if meta.get("kind") == "steps":  # a list of step numbers
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list of steps such as [5000], got {value!r}")
@@ -205,7 +214,7 @@ def _check_scalar(where: str, tp: type, meta, value: Any) -> Any:
     if high is not None and value > high:
         raise ConfigError(f"{where}: must be <= {high}, got {value!r}")
     if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(f"{where}: unknown value {value!r} (valid: {', '.join(meta['choices'])})")
+        raise ConfigError(f"{where}: unknown value {value!r} (valid: {', '.join(map(str, meta['choices']))})")
     return value
 
 
@@ -268,12 +277,12 @@ class AnimeDemoConfig:
 
 
 @dataclass(frozen=True)
-class PrepareAnimeConfig:
-    """Section ``prepare_anime``: a folder of pictures -> square face crops in data/anime/faces.bin."""
+class PreparePicturesConfig:
+    """Section ``prepare_pictures.<set>``: a folder of pictures -> square crops in data/<set>/faces.bin."""
 
     raw_dir: str = _rule(doc="folder of pictures, searched at any depth (also the DVC dependency of the stage)")
-    detect: bool = _rule(doc="true: crop the faces animeface finds; false: pictures are faces already, centre-cropped")
+    detect: bool = _rule(doc="true: crop the anime faces animeface finds; false: each picture's centre square")
     threshold: float = _rule(low=0.0, high=1.0, doc="lowest animeface likelihood kept")
     margin: float = _rule(low=0.0, high=2.0, doc="share of the face box added on every side before squaring")
-    image_size: int = _rule(low=8, high=1024, doc="side of the square crops written to faces.bin")
+    image_size: int = _rule(choices=(32, 64), doc="side of the square crops written to faces.bin (the DCGANs draw 32 or 64)")
     min_face_size: int = _rule(low=1, doc="smaller detected faces, and pictures with a shorter side, are skipped")

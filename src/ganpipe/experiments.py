@@ -4,7 +4,8 @@
 `dvc repro` does not train (dense_small, dense_burnin, ...) wait in experiments.yaml, laid out like
 params.yaml (``runs.<name>``: its data folder and its scorer, ``train.<name>``: its settings).
 :func:`add_run` (``ganpipe add-run NAME``) copies one into params.yaml, where DVC tracks it like any
-other run.
+other run. :func:`add_picture_run` (``ganpipe add-run NAME --from-folder PATH --size 32``) makes a
+folder of pictures a picture set and a run on it, from experiments.yaml's ``templates.pictures<size>``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import io
 import os
 from pathlib import Path
 
-from .config import TrainConfig, parse_section
+from .config import PreparePicturesConfig, TrainConfig, parse_section
 from .errors import ConfigError
-from .runs import folder_kind, sync
+from .fileio import write_text_atomic
+from .runs import folder_kind, stage_outs, sync, sync_docs
 
 CATALOGUE = "experiments.yaml"
 
@@ -86,8 +88,6 @@ def add_run(name: str, *, params: str | os.PathLike = "params.yaml", catalogue: 
     """
     from ruamel.yaml.comments import CommentedMap
 
-    from .fileio import write_text_atomic
-
     yaml = _yaml()
     params, catalogue = Path(params), Path(catalogue)
     try:
@@ -133,3 +133,110 @@ def add_run(name: str, *, params: str | os.PathLike = "params.yaml", catalogue: 
         yaml.dump(doc, out)
         write_text_atomic(params, out.getvalue())
     return changes + sync(params, pipeline)
+
+
+PICTURE_SIZES = (32, 64)  # what the DCGANs draw (dcgan32, dcgan64); templates.pictures<size> in experiments.yaml
+
+
+def add_picture_run(name: str, folder: str | os.PathLike, *, size: int, detect: bool = False,
+                    params: str | os.PathLike = "params.yaml", catalogue: str | os.PathLike = CATALOGUE) -> list[str]:
+    """Make the pictures under ``folder`` the picture set ``name`` and a run ``name`` on it, in one go.
+
+    Writes ``prepare_pictures.<name>`` (``folder``, ``detect``, ``size`` x ``size`` crops, the rest from
+    the catalogue's ``templates.pictures<size>``), ``train.<name>`` (that template's run: dcgan32 or
+    dcgan64) and ``runs.<name>`` ({data: data/<name>, scorer: models/<name>_features}), then what
+    follows from the run (:func:`ganpipe.runs.sync`). Everything is checked before anything is written:
+    a size other than 32 or 64, a missing folder or one without a readable picture, a name taken by a
+    run, a set or a stage's output raise ConfigError naming the key or the path, and leave both files as
+    they were. Returns what changed, one line each.
+    """
+    from .runs import _yaml as runs_yaml
+
+    if size not in PICTURE_SIZES:
+        raise ConfigError(f"--size: expected {' or '.join(map(str, PICTURE_SIZES))}, got {size}")
+    params, catalogue = Path(params), Path(catalogue)
+    pipeline = params.parent / "dvc.yaml"
+    yaml = runs_yaml()  # the layout `ganpipe sync` writes both files in
+    docs = {path: _load_mapping(yaml, path) for path in (params, catalogue, pipeline)}
+    doc, known = docs[params], docs[catalogue]
+    template = _template(known, catalogue, size)
+    _check_free_name(name, doc, docs[pipeline], params)
+    raw_dir = _picture_folder(folder, params.parent, template["prepare_pictures"]["min_face_size"])
+    prepare = template["prepare_pictures"]
+    prepare.update(raw_dir=raw_dir, detect=bool(detect))
+    parse_section(dict(prepare), PreparePicturesConfig, source=str(catalogue), section=f"prepare_pictures.{name}")
+    parse_section(dict(template["train"]), TrainConfig, source=str(catalogue), section=f"templates.pictures{size}.train")
+    if not isinstance(doc.get("prepare_pictures"), dict):
+        raise ConfigError(f"{params}: expected a mapping 'prepare_pictures' at the top level")
+    entry = _flow_map(data=f"data/{name}", scorer=f"models/{name}_features")
+    for section, value in (("prepare_pictures", prepare), ("train", template["train"]), ("runs", entry)):
+        _append(doc[section], name, value)
+    changes = [f"prepare_pictures.{name}: {raw_dir}, detect {str(bool(detect)).lower()}, {size}x{size}",
+               f"train.{name}: copied from {catalogue}: templates.pictures{size}", f"runs.{name}: data data/{name}"]
+    changes += sync_docs(doc, docs[pipeline], params.parent, where=params)
+    for path in (params, pipeline):
+        out = io.StringIO()
+        yaml.dump(docs[path], out)
+        write_text_atomic(path, out.getvalue())
+    return changes
+
+
+def _load_mapping(yaml, path: Path):
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return doc
+
+
+def _flow_map(**entries):
+    from ruamel.yaml.comments import CommentedMap
+
+    node = CommentedMap(entries)
+    node.fa.set_flow_style()
+    return node
+
+
+def _template(known, catalogue: Path, size: int) -> dict:
+    """A deep copy of the catalogue's ``templates.pictures<size>``: {prepare_pictures: ..., train: ...}."""
+    import copy
+
+    node = (known.get("templates") or {}).get(f"pictures{size}")
+    if not isinstance(node, dict) or not all(isinstance(node.get(k), dict) for k in ("prepare_pictures", "train")):
+        raise ConfigError(f"{catalogue}: templates.pictures{size}: expected mappings prepare_pictures and train")
+    return copy.deepcopy(node)
+
+
+def _check_free_name(name: str, doc, pipeline, params: Path) -> None:
+    """ConfigError naming the key or the path if run and set ``name`` would clash with what is there."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+        raise ConfigError(f"{params}: run name {name!r}: expected a letter, then letters, digits or _")
+    for section in ("runs", "train", "prepare_pictures"):
+        if name in (doc.get(section) or {}):
+            raise ConfigError(f"{params}: {section}.{name} exists already (choose another name)")
+    taken = {out for outs in stage_outs(pipeline, doc).values() for out in outs}
+    for path in (f"data/{name}", f"models/{name}", f"models/{name}_features", f"reports/{name}"):
+        if path in taken or any(out.startswith(path + "/") for out in taken):
+            raise ConfigError(f"{params}: run name {name!r}: {path} is written by a stage already (choose another name)")
+
+
+def _picture_folder(folder, root: Path, min_side: int) -> str:
+    """``folder`` as params.yaml records it (relative to ``root`` when inside it, else absolute), once it is
+    known to hold at least one picture of ``min_side`` pixels a side that ganpipe can read."""
+    from .data.faces import PictureError, list_pictures, load_picture
+
+    path = Path(folder).expanduser().resolve()
+    if not path.is_dir():
+        raise ConfigError(f"{folder}: picture folder not found")
+    files = list_pictures(path)
+    for rel in files:
+        try:
+            load_picture(path / rel, min_side=min_side)
+        except PictureError:
+            continue
+        return path.relative_to(root.resolve()).as_posix() if path.is_relative_to(root.resolve()) else str(path)
+    raise ConfigError(f"{folder}: no readable picture of at least {min_side} px a side in {len(files)} file(s)")

@@ -1,4 +1,4 @@
-"""Pictures -> square face crops: read any picture, find anime faces, crop, resize, drop duplicates.
+"""Pictures -> square crops: read any picture, find anime faces (or take its centre), crop, resize, drop duplicates.
 
 ``extract_faces`` walks a folder of pictures (any depth, sorted by relative path) and returns
 uint8 faces of shape (N, S, S, 3) with a manifest that says, for every file, which faces came out
@@ -34,7 +34,7 @@ from ..fileio import atomic_dir, write_array, write_json_atomic
 from ..parallel import ordered_map
 
 if TYPE_CHECKING:
-    from ..config import PrepareAnimeConfig
+    from ..config import PreparePicturesConfig
 
 FACES_FILE = "faces.bin"
 MANIFEST_FILE = "manifest.json"
@@ -188,7 +188,7 @@ def detect_faces(img: Image.Image, *, threshold: float, min_face_size: int) -> l
 
 # ---- a folder of pictures -> faces + manifest ------------------------------------------------------
 
-def extract_faces(raw_dir: str | os.PathLike, cfg: PrepareAnimeConfig) -> tuple[np.ndarray, dict]:
+def extract_faces(raw_dir: str | os.PathLike, cfg: PreparePicturesConfig) -> tuple[np.ndarray, dict]:
     """Faces of every picture under ``raw_dir`` -> (uint8 (N, S, S, 3), manifest); S = ``cfg.image_size``.
 
     With ``cfg.detect`` each picture gives one crop per face that animeface finds at
@@ -204,7 +204,7 @@ def extract_faces(raw_dir: str | os.PathLike, cfg: PrepareAnimeConfig) -> tuple[
     """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
-        raise DataError(f"{raw_dir}: picture folder not found (set prepare_anime.raw_dir, or run make_anime_demo)")
+        raise DataError(f"{raw_dir}: picture folder not found (set prepare_pictures.<set>.raw_dir, or run make_anime_demo)")
     faces: list[np.ndarray] = []
     seen: dict[bytes, int] = {}
     pictures = []
@@ -242,9 +242,7 @@ def extract_faces(raw_dir: str | os.PathLike, cfg: PrepareAnimeConfig) -> tuple[
         else:
             counts["pictures_with_faces"] += 1
     if not faces:
-        what = "no pictures" if not pictures else f"no face in {len(pictures)} file(s)"
-        raise DataError(f"{raw_dir}: {what} (detect: {str(cfg.detect).lower()}, threshold: {cfg.threshold}); "
-                        "expected pictures with anime faces")
+        raise DataError(_nothing_found(raw_dir, len(pictures), cfg))
     counts["faces"] = len(faces)
     readable = counts["pictures"] - counts["pictures_skipped"]
     counts["detection_rate"] = round(counts["pictures_with_faces"] / readable, 4) if readable else 0.0
@@ -260,7 +258,16 @@ def extract_faces(raw_dir: str | os.PathLike, cfg: PrepareAnimeConfig) -> tuple[
     return np.stack(faces), manifest
 
 
-def _faces_in_picture(job: tuple[Path, PrepareAnimeConfig]) -> dict:
+def _nothing_found(raw_dir: Path, files: int, cfg: PreparePicturesConfig) -> str:
+    """Why a folder gave no crop at all, in one line naming it."""
+    if not cfg.detect:
+        what = "no pictures" if not files else f"no readable picture in {files} file(s)"
+        return f"{raw_dir}: {what} (detect: false); expected pictures of at least {cfg.min_face_size} px a side"
+    what = "no pictures" if not files else f"no face in {files} file(s)"
+    return f"{raw_dir}: {what} (detect: true, threshold: {cfg.threshold}); expected pictures with anime faces"
+
+
+def _faces_in_picture(job: tuple[Path, PreparePicturesConfig]) -> dict:
     """One picture's part of :func:`extract_faces` (in any process): ``{"skipped": reason}``, or its
     ``size`` and ``faces``, a list of (detected box or None, likelihood or None, crop box, crop)."""
     path, cfg = job
@@ -305,7 +312,7 @@ def read_faces_bin(path: str | os.PathLike, image_size: int | None = None, *, mm
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found (run the prepare_anime stage first?)") from None
+        raise DataError(f"{path}: file not found (run its prepare_pictures stage first?)") from None
     if image_size is None:
         image_size = manifest_image_size(path.parent / MANIFEST_FILE)
     face_bytes = image_size * image_size * 3
@@ -324,10 +331,22 @@ def manifest_image_size(path: str | os.PathLike) -> int:
     try:
         shape = json.loads(path.read_text(encoding="utf-8"))["image_shape"]
     except FileNotFoundError:
-        raise DataError(f"{path}: not found; it records the size of the faces beside it (run prepare_anime)") from None
+        raise DataError(f"{path}: not found; it records the size of the faces beside it (run prepare_pictures)") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: not a faces manifest with 'image_shape' ({type(exc).__name__}: {exc})") from None
     if not (isinstance(shape, list) and len(shape) == 3 and shape[0] == shape[1] and shape[2] == 3
             and isinstance(shape[0], int) and shape[0] > 0):
         raise DataError(f"{path}: image_shape must be [S, S, 3], got {shape!r}")
     return shape[0]
+
+
+def holds_detected_faces(folder: str | os.PathLike) -> bool:
+    """Whether a prepared picture folder holds anime faces that animeface found (prepared with
+    ``detect: true``, as its manifest's ``settings`` record), rather than the centre squares of any
+    pictures: only then does counting the faces animeface finds in generated pictures mean anything."""
+    path = Path(folder) / MANIFEST_FILE
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8")).get("settings") or {}
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DataError(f"{path}: not a readable pictures manifest ({type(exc).__name__}: {exc})") from None
+    return settings.get("detect") is True

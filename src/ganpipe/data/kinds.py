@@ -7,8 +7,9 @@ names, array ranks or dtypes. A kind knows
 - how to load its folder's training array (:meth:`DataKind.load`) and the generator's output range;
 - how to scale a stored batch to the network's range (:meth:`to_network`);
 - how to picture samples (:meth:`renderer`: a grid of images, a histogram of values);
-- its snapshot scorer (:meth:`scorer`, from the run's ``scorer_dir``) and its evaluation stage
-  (:attr:`evaluation`), which is also the stage whose ``runs`` list holds a run of this kind.
+- its snapshot scorer (:meth:`scorer`, from the run's ``scorer_dir``; :meth:`scorer_path`: where the
+  scorer of a data folder lives) and its evaluation stage (:attr:`evaluation`), which is also the stage
+  whose ``runs`` hold a run of this kind (:meth:`evaluation_runs`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class DataKind:
 
     name = ""
     evaluation = ""            # the dvc.yaml stage that evaluates a run of this kind
-    scorer_stage = None        # the stage whose model folder scores snapshots (None: the data's own manifest)
+    scorer_stage = None        # the stage whose model folder scores runs (None: the data's own manifest)
     output_range = None        # (low, high) of the generator's output, or None for unbounded values
     default_count = 0          # samples `ganpipe generate` draws by default
     noun = "samples"           # what one sample is called in messages
@@ -37,6 +38,16 @@ class DataKind:
     def scorer_path(self, folder: str) -> str:
         """The scorer a run on the data ``folder`` depends on (dvc.yaml's train deps, ``runs.<name>.scorer``)."""
         return f"models/{self.scorer_stage}"
+
+    def scorer_metrics(self, folder: str) -> str | None:
+        """The metrics file of that scorer, which the report reads (a scorer stage writing models/<x> writes
+        reports/<x>/metrics.json); None where the scorer is no trained model."""
+        return f"reports/{Path(self.scorer_path(folder)).name}/metrics.json" if self.scorer_stage else None
+
+    def evaluation_runs(self, runs: dict):
+        """``<evaluation>.runs`` for this kind's runs ``{name: {data, scorer}}``: their names (the stage
+        scores every run against the same data and scorer)."""
+        return list(runs)
 
     def load(self, folder: Path) -> np.ndarray:
         raise NotImplementedError
@@ -116,11 +127,20 @@ class Digits(_Images):
 
 
 class Pictures(_Images):
-    """Square RGB pictures (N, S, S, 3) in faces.bin (prepare_anime: face crops or whole pictures)."""
+    """Square RGB pictures (N, S, S, 3), S 32 or 64, in faces.bin (prepare_pictures@<set>: anime-face crops or
+    the centre squares of any pictures, in data/<set>). Each set has its own scorer, models/<set>_features
+    (stage face_features@<set>), and each run is evaluated against its own set and scorer."""
 
     name = "pictures"
     evaluation = "evaluate_faces"
     scorer_stage = "face_features"
+
+    def scorer_path(self, folder):
+        return f"models/{Path(folder).name}_features"
+
+    def evaluation_runs(self, runs):
+        """``{name: {data, scorer}}``: evaluate_faces@<name> takes both from its entry (dvc.yaml's foreach)."""
+        return {name: {"data": str(entry["data"]), "scorer": str(entry["scorer"])} for name, entry in runs.items()}
 
     def load(self, folder):
         from .faces import FACES_FILE, read_faces_bin

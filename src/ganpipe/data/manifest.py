@@ -14,7 +14,7 @@ from ..errors import DataError
 
 MANIFEST_FILE = "manifest.json"
 KIND_NAMES = ("digits", "pictures", "values")  # the kinds of ganpipe.data.kinds.KINDS
-PREPARED_BY = {"digits": "prepare_mnist", "pictures": "prepare_anime", "values": "prepare_gauss1d"}  # the stage writing each
+PREPARED_BY = {"digits": "prepare_mnist", "pictures": "prepare_pictures", "values": "prepare_gauss1d"}  # the stage writing each
 
 
 def read_kind(folder: str | os.PathLike, prepare: str = "the prepare stage") -> str:

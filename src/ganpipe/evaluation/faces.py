@@ -1,6 +1,7 @@
-"""Quality of an anime-face GAN: distance to the real faces in the picture scorer's feature space (FID and
-KID, each with its noise; precision and recall), and how many generated faces animeface still
-recognises; real faces give the floor, an untrained generator the ceiling."""
+"""Quality of a GAN on pictures: distance to the real pictures in the picture scorer's feature space (FID and
+KID, each with its noise; precision and recall), and, for anime faces (a set prepared with ``detect: true``),
+how many generated faces animeface still recognises; real pictures give the floor, an untrained generator
+the ceiling."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from .face_features import face_features
 # the numbers `dvc exp show` tabulates (quality.json); the rest goes to quality_details.json
 HEADLINE = ("face_fid", "face_fid_std", "face_kid", "face_kid_std", "face_precision", "face_precision_std",
             "face_recall", "face_recall_std", "detected_share", "detected_share_std")
+DETECTION = ("detected_share", "detected_share_std")  # anime faces only: meaningless for other pictures
+
+
+def headline(detected: bool) -> tuple[str, ...]:
+    """The headline of a run on pictures that are anime faces found by animeface (``detected``), or on any others."""
+    return HEADLINE if detected else tuple(k for k in HEADLINE if k not in DETECTION)
 
 # animeface misses faces that fill the whole picture: measured on 100 real 64x64 crops, it found 71
 # as they are and all 100 when each crop is doubled in size and given a 32-pixel white border
@@ -58,7 +65,8 @@ def evaluate_faces(extractor, generated: np.ndarray, untrained: np.ndarray, face
     distance comes from equally large samples. Per set: ``face_fid`` ± ``face_fid_std`` (bootstrap),
     ``face_kid`` ± ``face_kid_std`` (over random subsets of half the set), ``precision`` and ``recall``
     (k = 3; the floor's ``recall`` is the real faces' own split-half recall: the diversity to reach),
-    ``detected_share`` (on the first ``detect_samples``). ``seed`` draws the bootstrap and the subsets.
+    ``detected_share`` (on the first ``detect_samples``; none with ``detect_samples`` 0, for pictures that
+    are not anime faces). ``seed`` draws the bootstrap and the subsets.
     """
     count = min(len(generated), len(untrained), len(faces) // 2)
     reference, other = split_real(faces, count)
@@ -67,6 +75,8 @@ def evaluate_faces(extractor, generated: np.ndarray, untrained: np.ndarray, face
     def scored(images):
         # KID subsets of at most half the set (metrics.kid), so their spread is the sampling noise
         result = metrics.feature_scores(face_features(extractor, images[:count]), f_ref, prefix="face_", seed=seed)
+        if not detect_samples:
+            return result
         result["detected_share"] = round(detected_share(images[:detect_samples], threshold=threshold), 4)
         # its binomial standard error, over the images animeface was shown
         result["detected_share_std"] = metrics.share_std(result["detected_share"], min(detect_samples, len(images)))

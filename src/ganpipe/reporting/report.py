@@ -20,7 +20,7 @@ from ..evaluation import DETAILS_FILE, QUALITY_FILE
 PICTURES = ("loss.png", "accuracy.png", "final_samples.png", "histogram.png", "memorisation.png")
 # files whose numbers `dvc metrics diff` compares; timing.json is left out on purpose (it differs on every run)
 METRIC_FILES = ("metrics.json", "quality.json", "faces.json")
-SHARED_METRICS = ("judge/metrics.json", "face_features/metrics.json")
+SCORER_METRICS = "metrics.json"  # in reports/<scorer>/ of each trained scorer (judge, <set>_features)
 # rows of the diff that only repeat the class histogram shown in the quality tables
 _NOISY_METRICS = ("class_histogram",)
 
@@ -54,10 +54,11 @@ def collect_runs(reports_dir: str | os.PathLike, names, link_dir: str | os.PathL
     return runs
 
 
-def metric_targets(reports_dir: str | os.PathLike, names, prefix: str = "reports") -> list[str]:
-    """The metric files the runs ``names`` left in ``reports_dir``, as DVC knows them (``prefix``/...)."""
+def metric_targets(reports_dir: str | os.PathLike, names, prefix: str = "reports", scorers=()) -> list[str]:
+    """The metric files the runs ``names`` and their trained ``scorers`` left in ``reports_dir``, as DVC knows
+    them (``prefix``/...)."""
     reports_dir = Path(reports_dir)
-    files = [f"{name}/{f}" for name in names for f in METRIC_FILES] + list(SHARED_METRICS)
+    files = [f"{name}/{f}" for name in names for f in METRIC_FILES] + [f"{s}/{SCORER_METRICS}" for s in scorers]
     return [f"{prefix}/{f}" for f in files if (reports_dir / f).is_file()]
 
 
@@ -219,14 +220,7 @@ def render_report(*, compared: str, metrics_diff: str, params_diff: str, runs: l
     out += ["## Metrics that changed", "", metrics_diff or "No metric changed.", ""]
     out += ["## Params that changed", "", params_diff or "No parameter changed.", ""]
     out += ["## Quality", ""]
-    judge, faces = shared.get("judge", {}), shared.get("face_features", {})
-    if judge:
-        out += [f"Digits are judged by a classifier with test accuracy **{_num(judge.get('test_accuracy'))}** "
-                f"on {judge.get('test_images', '?')} real test images (domain FID: distance in its feature space).", ""]
-    if faces:
-        out += [f"Faces are measured in the feature space of an autoencoder trained on the {faces.get('faces', '?')} "
-                f"real faces (reconstruction MSE {_num(faces.get('reconstruction_mse'))}); detected_share is the "
-                "share animeface recognises as a face.", ""]
+    out += scorers_lines(shared, detected=any("detected_share" in run.quality for run in runs))
     for run in runs:
         out += [f"### {run.name}", ""]
         final = {k: v for k, v in run.metrics.items() if not isinstance(v, dict)}
@@ -243,6 +237,25 @@ def render_report(*, compared: str, metrics_diff: str, params_diff: str, runs: l
     return "\n".join(out).rstrip() + "\n"
 
 
+def scorers_lines(shared: dict[str, dict], *, detected: bool) -> list[str]:
+    """A paragraph on each trained scorer in ``shared`` ({reports folder: its metrics.json}): the digit judge,
+    and the picture scorer of each picture set (``<set>_features``); and what detected_share is, if shown."""
+    out = []
+    judge = shared.get("judge") or {}
+    if judge:
+        out += [f"Digits are judged by a classifier with test accuracy **{_num(judge.get('test_accuracy'))}** "
+                f"on {judge.get('test_images', '?')} real test images (domain FID: distance in its feature space).", ""]
+    for name, scorer in shared.items():
+        if name.endswith("_features") and scorer:
+            out += [f"Pictures of the set `{name.removesuffix('_features')}` are measured (face_fid, face_kid, ...) in "
+                    f"the feature space of an autoencoder trained on its {scorer.get('faces', '?')} real pictures "
+                    f"(reconstruction MSE {_num(scorer.get('reconstruction_mse'))}).", ""]
+    if detected:
+        out += ["detected_share is the share of generated pictures in which animeface recognises a face "
+                "(sets of anime faces only).", ""]
+    return out
+
+
 def _rename_columns(markdown: str, names: dict[str, str]) -> str:
     """The header row of a Markdown table with each revision in ``names`` replaced by its label."""
     lines = markdown.splitlines()
@@ -253,8 +266,10 @@ def _rename_columns(markdown: str, names: dict[str, str]) -> str:
 
 
 def build_report(*, base: str, reports_dir: str | os.PathLike, names, out_dir: str | os.PathLike,
-                 repo_dir: str | os.PathLike = ".", head: str | None = None, labels: dict | None = None) -> str:
-    """Collect everything for the runs ``names`` and render the report (picture links relative to ``out_dir``).
+                 repo_dir: str | os.PathLike = ".", head: str | None = None, labels: dict | None = None,
+                 scorers=()) -> str:
+    """Collect everything for the runs ``names`` and render the report (picture links relative to ``out_dir``);
+    ``scorers``: the reports folders of the trained scorers they use (``judge``, ``anime_features``).
 
     ``head`` None compares the workspace's results (in ``reports_dir``) with commit ``base``; otherwise
     commit ``head`` with commit ``base``, whose reports are in ``reports_dir``. ``labels`` may name
@@ -268,7 +283,7 @@ def build_report(*, base: str, reports_dir: str | os.PathLike, names, out_dir: s
         prefix = "reports"
         compared = f"**{labels.get('head') or revision_label(head, repo_dir)}** compared with **{base_label}**"
         compared += f", {labels['how']}." if labels.get("how") else "."
-    targets = metric_targets(reports_dir, names, prefix)
+    targets = metric_targets(reports_dir, names, prefix, scorers)
     revs = [base] + ([head] if head is not None else [])
     ok, metrics_diff = run_dvc(["metrics", "diff", *revs, "--json", "--all", "--targets", *targets], repo_dir)
     new_label = (labels.get("head") or head) if head is not None else "workspace"
@@ -283,7 +298,7 @@ def build_report(*, base: str, reports_dir: str | os.PathLike, names, out_dir: s
     params_diff = drop_rows(params_diff, ()) if ok else f"(dvc params diff against {base} failed: {params_diff})"
     if head is not None:  # column headers: the sides' names, not the refs their results were fetched to
         params_diff = _rename_columns(params_diff, {base: base_label, head: labels.get("head") or head})
-    shared = {Path(f).parts[0]: read_json(Path(reports_dir) / f) for f in SHARED_METRICS}
+    shared = {s: read_json(Path(reports_dir) / s / SCORER_METRICS) for s in scorers}
     return render_report(compared=compared, metrics_diff=metrics_diff, params_diff=params_diff,
                          runs=collect_runs(reports_dir, names, out_dir), shared=shared)
 

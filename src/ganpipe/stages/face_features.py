@@ -1,4 +1,8 @@
-"""Stage face_features: train the autoencoder that measures every anime experiment (models/face_features)."""
+"""Stage face_features@<set>: train the picture scorer of a picture set (models/<set>_features).
+
+An autoencoder trained on the set's real pictures (32x32 or 64x64), read at every scale of its encoder
+(ganpipe.evaluation.face_features); every run on that set is scored in its feature space.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from . import _entry
 
 
 def make_face_features(cfg: FaceFeaturesConfig, *, data_dir, model_dir, reports_dir) -> dict:
-    """Train the face autoencoder on ``data_dir``'s faces.bin, save it, return its metrics."""
+    """Train the picture scorer on ``data_dir``'s faces.bin, save it, return its metrics."""
     from ..data.faces import FACES_FILE, read_faces_bin
     from ..data.manifest import check_kind
     from ..evaluation.face_features import FEATURES_FILE, train_face_features
@@ -34,14 +38,15 @@ def make_face_features(cfg: FaceFeaturesConfig, *, data_dir, model_dir, reports_
 
 def main(argv=None) -> int:
     p = _entry.parser("python -m ganpipe.stages.face_features", __doc__)
-    p.add_argument("--data", default="data/anime", help="prepared faces folder (faces.bin)")
-    p.add_argument("--model", default="models/face_features", help="output folder for autoencoder.keras")
-    p.add_argument("--reports", default="reports/face_features", help="output folder for metrics.json")
+    p.add_argument("--data", required=True, help="prepared picture folder (faces.bin), data/<set>")
+    p.add_argument("--model", required=True, help="output folder for autoencoder.keras, models/<set>_features")
+    p.add_argument("--reports", required=True, help="output folder for metrics.json, reports/<set>_features")
 
     def body(args):
         cfg = load_section(args.params, "face_features", FaceFeaturesConfig)
         r = make_face_features(cfg, data_dir=args.data, model_dir=args.model, reports_dir=args.reports)
-        print(f"face_features: reconstruction MSE {r['reconstruction_mse']:.4f} on {r['faces']} faces")
+        print(f"face_features: reconstruction MSE {r['reconstruction_mse']:.4f} on {r['faces']} pictures "
+              f"of {args.data} -> {args.model}")
 
     return _entry.run(body, p.parse_args(argv))
 
