@@ -7,15 +7,20 @@ import time
 
 
 def forward_flops(model) -> int:
-    """Multiply-adds x 2 of one forward pass for ONE example, from Dense/Conv2D/Conv2DTranspose shapes.
+    """Multiply-adds x 2 of one forward pass for ONE example, from Dense/Conv2D/Conv2DTranspose/ResizeConv2D shapes.
 
     Elementwise layers (activations, BatchNorm, reshapes) are left out: they are a few percent at most.
     """
     from keras import layers
 
+    from ganpipe.models.layers import ResizeConv2D
+
     total = 0
     for layer in model.layers:
-        if isinstance(layer, layers.Dense):
+        if isinstance(layer, ResizeConv2D):  # counted as the 3x3 convolution of the upsampled image it computes
+            h, w, _ = layer.output.shape[1:]
+            total += 2 * 9 * layer.input.shape[-1] * layer.filters * h * w
+        elif isinstance(layer, layers.Dense):
             total += 2 * layer.input.shape[-1] * layer.units
         elif isinstance(layer, layers.Conv2DTranspose):  # every input pixel scatters a kernel
             h, w, cin = layer.input.shape[1:]

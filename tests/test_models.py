@@ -57,3 +57,50 @@ def test_model_options_are_checked():
 def test_unknown_architecture_lists_valid_ones():
     with pytest.raises(ConfigError, match=r"unknown architecture 'dcgan9' \(valid: " + ", ".join(sorted(REGISTRY))):
         build_gan_models("dcgan9", latent_dim=10, image_shape=(28, 28, 1))
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7, 4), (2, 1, 1, 3)])
+def test_resize_conv_is_upsampling_then_a_3x3_convolution(shape):
+    """The fused layer against Keras' own two layers holding its weights, borders and odd sizes included."""
+    import keras
+
+    from ganpipe.models.layers import ResizeConv2D
+
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    fused = ResizeConv2D(6, activation="tanh")
+    fused(x)
+    fused.set_weights([np.random.default_rng(1).standard_normal(w.shape).astype(np.float32) for w in fused.weights])
+    upsample, conv = keras.layers.UpSampling2D(2), keras.layers.Conv2D(6, 3, padding="same", activation="tanh")
+    conv(upsample(x))
+    conv.set_weights(fused.get_weights())
+    want = np.asarray(conv(upsample(x)))
+    assert want.shape == (shape[0], 2 * shape[1], 2 * shape[2], 6)
+    np.testing.assert_allclose(np.asarray(fused(x)), want, rtol=0, atol=2e-6)
+
+
+def test_a_saved_resize_generator_loads_in_plain_keras(tmp_path):
+    """The files save_models writes hold Keras' own layers: another process loads them without ganpipe
+    and draws what the trained generator draws."""
+    import subprocess
+    import sys
+
+    from ganpipe.models.layers import ResizeConv2D
+    from ganpipe.training.export import GeneratorSpec, save_models
+
+    generator, discriminator = build_gan_models("dcgan64", latent_dim=8, image_shape=(64, 64, 3),
+                                                options={"width": 2, "upsample": "resize"})
+    assert sum(isinstance(layer, ResizeConv2D) for layer in generator.layers) == 4
+    spec = GeneratorSpec(run="r", arch="dcgan64", model={"width": 2, "upsample": "resize"}, latent_dim=8,
+                         noise="normal", output_shape=(64, 64, 3), output_range=(-1.0, 1.0), kind="pictures",
+                         seed=0, precision="float32", steps=3)
+    save_models(tmp_path, generator, discriminator, spec=spec)
+    noise = np.random.default_rng(2).standard_normal((2, 8)).astype(np.float32)
+    np.save(tmp_path / "noise.npy", noise)
+    np.save(tmp_path / "want.npy", np.asarray(generator(noise, training=False)))
+    script = ("import sys, numpy as np, keras; d = sys.argv[1]; noise = np.load(d + '/noise.npy')\n"
+              "for name in ('generator.keras', 'generator_model_3.h5'):\n"
+              "    got = np.asarray(keras.models.load_model(f'{d}/{name}', compile=False)(noise, training=False))\n"
+              "    np.testing.assert_allclose(got, np.load(d + '/want.npy'), rtol=0, atol=1e-5)\n"
+              "assert 'ganpipe' not in sys.modules\nprint('plain keras: ok')")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "plain keras: ok" in out.stdout, out.stderr[-3000:]

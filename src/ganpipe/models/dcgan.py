@@ -12,7 +12,8 @@ Two options size it for a CPU (the defaults are the original): ``width`` w scale
 filters (G 8w/4w/2w/w/w, D w/2w/4w/8w; compute goes with w squared), and ``upsample: resize``
 replaces each stride-2 Conv2DTranspose (4x4) with nearest-neighbour upsampling and a 3x3 Conv2D
 (more FLOPs, but TensorFlow's CPU conv2d runs several times faster than its conv2d_transpose on
-some CPUs, and it draws no checkerboard).
+some CPUs, and it draws no checkerboard), computed as one low-resolution convolution
+(ganpipe.models.layers.ResizeConv2D); saved generators hold Keras' own two layers.
 """
 
 from __future__ import annotations
@@ -39,10 +40,9 @@ def _up(filters: int, upsample: str, **kwargs):
     if upsample == "transpose":
         return layers.Conv2DTranspose(filters, 4, strides=2, padding="same", **kwargs)
 
-    def resize_conv(x):
-        return layers.Conv2D(filters, 3, padding="same", **kwargs)(layers.UpSampling2D(2, interpolation="nearest")(x))
+    from .layers import ResizeConv2D
 
-    return resize_conv
+    return ResizeConv2D(filters, **kwargs)  # UpSampling2D + Conv2D 3x3 as one low-resolution convolution
 
 
 def build_generator(*, latent_dim: int, channels: int = 3, width: int = 64, upsample: str = "transpose",

@@ -87,17 +87,22 @@ def save_models(folder: str | os.PathLike, generator: keras.Model, discriminator
                 spec: GeneratorSpec, extra: dict | None = None) -> list[str]:
     """Write ``folder`` as a unit: generator.keras, discriminator.keras (Keras 3 format), generator.json
     (``spec``), and ``generator_model_<steps>.h5`` (the legacy HDF5 file the original program saved);
-    ``extra`` maps further file names to models. Returns the file names.
+    ``extra`` maps further file names to models. Every file holds Keras' own layers only
+    (:func:`ganpipe.models.layers.standard_layers`). Returns the file names.
     """
+    from ..models.layers import standard_layers
+
     legacy = f"generator_model_{spec.steps}.h5"
-    models = {GENERATOR_FILE: generator, DISCRIMINATOR_FILE: discriminator, **(extra or {})}
+    # Keras' own layers only: the files load in plain Keras, without ganpipe's fused layers
+    models = {name: standard_layers(model) for name, model in
+              {GENERATOR_FILE: generator, DISCRIMINATOR_FILE: discriminator, **(extra or {})}.items()}
     with atomic_dir(folder) as tmp:
         for name, model in models.items():
             save_stable(model, tmp / name)
         (tmp / SPEC_FILE).write_text(spec.to_json(), encoding="utf-8")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras warns that HDF5 is a legacy format: that is the point here
-            generator.save(tmp / legacy)
+            models[GENERATOR_FILE].save(tmp / legacy)
     return [*models, SPEC_FILE, legacy]
 
 
