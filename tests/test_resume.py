@@ -15,9 +15,10 @@ STEPS = 400
 
 
 def write_params(tmp_path: Path) -> Path:
+    # no XLA: compiling costs each of the test's processes seconds and changes nothing that is resumed
     return save_params(tmp_path, shrunk_params("mnist", epochs=STEPS, batch_size=16, history_interval=20,
                                                sample_interval=100, fresh_sample_interval=50,
-                                               checkpoint_interval=40, steps_per_execution=5))
+                                               checkpoint_interval=40, steps_per_execution=5, xla=False))
 
 
 def stage_cmd(params, data, out: Path):
@@ -79,7 +80,8 @@ def test_sigkill_then_rerun_equals_straight_run(tmp_path, mnist_dir, straight, w
     assert outputs(tmp_path) == straight
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],
+                         ids=["ctrl_c", "sigterm"])  # one handler for both: the second runs with the slow tests
 def test_signal_writes_a_checkpoint_and_resumes(tmp_path, mnist_dir, straight, sig):
     """Ctrl-C, and SIGTERM (dvc queue kill, CI cancellation, preemption), save the step reached, not only
     the last interval's, and exit 130 with one line saying where; the rerun resumes there."""
