@@ -38,9 +38,10 @@ def tiny_train_cfg() -> TrainConfig:
     from ganpipe.config import load_section
 
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
+    # no XLA: compiling costs more than 7 steps (the XLA path: test_training's jit_compile=True, test_console)
     return dataclasses.replace(cfg, epochs=7, batch_size=16, history_interval=3, sample_interval=5,
                                fresh_sample_interval=4, steps_per_execution=1, checkpoint_interval=0,
-                               eval_interval=0)
+                               eval_interval=0, xla=False)
 
 
 def gan_cfg(**changes) -> TrainConfig:

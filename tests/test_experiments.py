@@ -66,7 +66,9 @@ def faces_dir(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name", [s for s in SECTIONS if s != "mnist"])  # mnist: test_training.py
+# mnist: test_training.py; the original anime DCGAN (width 64, 22 s) with the slow tests
+@pytest.mark.parametrize("name", [pytest.param(s, marks=pytest.mark.slow) if s == "anime_original" else s
+                                  for s in SECTIONS if s != "mnist"])
 def test_each_experiment_trains_a_few_steps(name, tmp_path, mnist_dir, gauss_dir, faces_dir):
     from ganpipe.training.run import RunPaths, train_run
 

@@ -80,8 +80,9 @@ def test_sigkill_then_rerun_equals_straight_run(tmp_path, mnist_dir, straight, w
     assert outputs(tmp_path) == straight
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],
-                         ids=["ctrl_c", "sigterm"])  # one handler for both: the second runs with the slow tests
+# one handler for both signals, and test_sigkill_then_rerun_equals_straight_run[1] resumes in the fast tests
+@pytest.mark.slow  # two stage processes each, about a minute on 2 cores: `make test-slow`
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
 def test_signal_writes_a_checkpoint_and_resumes(tmp_path, mnist_dir, straight, sig):
     """Ctrl-C, and SIGTERM (dvc queue kill, CI cancellation, preemption), save the step reached, not only
     the last interval's, and exit 130 with one line saying where; the rerun resumes there."""

@@ -51,6 +51,10 @@ REGISTRY: dict[str, str] = {
 }
 
 
+# the architectures built of convolutions: what the `auto` rules ask of a network (ganpipe.training.hardware)
+CONVOLUTIONAL_ARCHS = frozenset({"dcgan64", "dcgan32", "dcgan28"})
+
+
 def _builder(arch: str):
     try:
         target = REGISTRY[arch]

@@ -51,7 +51,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-CONVOLUTIONAL = frozenset({"dcgan64", "dcgan32", "dcgan28"})
+from ..models import CONVOLUTIONAL_ARCHS
+
 AUTO_ENV = "GANPIPE_AUTO"               # probe (default) | rules
 CACHE_ENV = "GANPIPE_AUTO_CACHE"        # the cache file (default ~/.cache/ganpipe/auto.json)
 PROBE_MIN_STEPS = 500                   # shorter runs take the rules
@@ -139,7 +140,7 @@ def cpu_has_bf16(flags=None) -> bool:
 
 def pick_precision(arch: str, *, gpu: bool, gpu_bf16: bool, flags) -> tuple[str, str]:
     """(precision, why) for ``precision: auto`` by the rules."""
-    if arch not in CONVOLUTIONAL:
+    if arch not in CONVOLUTIONAL_ARCHS:
         return "float32", f"{arch} is dense: bfloat16 does not pay"
     if gpu:
         return ("mixed_bfloat16", "the GPU computes bfloat16") if gpu_bf16 else ("float32", "the GPU has no bfloat16 units")
@@ -150,7 +151,7 @@ def pick_precision(arch: str, *, gpu: bool, gpu_bf16: bool, flags) -> tuple[str,
 
 def pick_xla(arch: str, *, gpu: bool, flags, model=None) -> tuple[bool, str]:
     """(xla, why) for ``xla: auto`` by the rules."""
-    if arch not in CONVOLUTIONAL:
+    if arch not in CONVOLUTIONAL_ARCHS:
         return True, f"{arch} is dense"
     if gpu:
         return True, "on a GPU"
