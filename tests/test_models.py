@@ -104,3 +104,31 @@ def test_a_saved_resize_generator_loads_in_plain_keras(tmp_path):
               "assert 'ganpipe' not in sys.modules\nprint('plain keras: ok')")
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "plain keras: ok" in out.stdout, out.stderr[-3000:]
+
+
+def test_resize_generator_trains_a_step_under_mixed_bfloat16():
+    """Under mixed precision the fused layer folds in float32 and convolves in bfloat16; its saved form
+    (Keras' own layers, same dtype policies) draws what it draws."""
+    import keras
+
+    from ganpipe.models.layers import standard_layers
+    from ganpipe.training.precision import dtype_policy
+
+    with dtype_policy("mixed_bfloat16"):
+        generator, _ = build_gan_models("dcgan64", latent_dim=8, image_shape=(64, 64, 3),
+                                        options={"width": 2, "upsample": "resize"})
+    noise = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
+    optimizer = keras.optimizers.SGD(0.1)
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(generator(noise, training=True)))
+    optimizer.apply_gradients(zip(tape.gradient(loss, generator.trainable_variables), generator.trainable_variables))
+    assert np.isfinite(float(loss))
+    saved = standard_layers(generator)
+    policies = {layer.name: layer.dtype_policy.name for layer in saved.layers}
+    pairs = {name[: -len("_upsampling")]: policy for name, policy in policies.items() if name.endswith("_upsampling")}
+    assert len(pairs) == 4 and all(policies[conv] == policy for conv, policy in pairs.items()), policies
+    assert sorted(pairs.values()) == ["float32"] + 3 * ["mixed_bfloat16"]  # the image layer is float32
+    np.testing.assert_allclose(np.asarray(saved(noise, training=False)), np.asarray(generator(noise, training=False)),
+                               rtol=0, atol=0.05)

@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import os
 import re
 
 import keras
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 from ganpipe import threads_setting
+from ganpipe.parallel import available_cpus
 from ganpipe.data.binfmt import read_split
 from ganpipe.data.kinds import DIGITS
 from ganpipe.models import build_gan_models
@@ -169,7 +169,7 @@ def test_run_training_writes_models_history_grids_and_metrics(tmp_path, mnist_di
     assert metrics["g_loss"] == pytest.approx(result.final["g_loss"])
     timing = json.loads((reports / "timing.json").read_text())
     assert timing["steps_per_s"] > 0 and timing["wall_time_s"] > 0 and timing["resumed_from_step"] == 0
-    assert timing["threads"] == (threads_setting() or len(os.sched_getaffinity(0)))
+    assert timing["threads"] == (threads_setting() or available_cpus())
     # the mnist section keeps an EMA: the average is the generator, the live weights stay beside it
     assert sorted(p.name for p in models.iterdir()) == ["discriminator.keras", "generator.json", "generator.keras",
                                                         "generator_live.keras", "generator_model_7.h5"]

@@ -53,12 +53,13 @@ class ResizeConv2D(layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
 
     def call(self, x):
-        import tensorflow as tf
-
         from keras import ops
 
-        y = ops.conv(x, fold_kernel(self.kernel), padding="same") + ops.tile(self.bias, [4])
-        return self.activation(tf.nn.depth_to_space(y, 2))
+        # folded in float32 and used in the compute dtype (bfloat16 under mixed precision: the constant
+        # fold matrices would otherwise promote the kernel back to float32 against bfloat16 inputs)
+        kernel = ops.cast(fold_kernel(ops.cast(self.kernel, "float32")), self.compute_dtype)
+        y = ops.conv(x, kernel, padding="same") + ops.tile(ops.cast(self.bias, self.compute_dtype), [4])
+        return self.activation(ops.depth_to_space(y, 2))
 
     def compute_output_shape(self, input_shape):
         b, h, w, _ = input_shape
@@ -72,7 +73,8 @@ class ResizeConv2D(layers.Layer):
         """The same function as Keras' own layers: UpSampling2D, then a Conv2D holding this layer's weights."""
         conv = layers.Conv2D(self.filters, 3, padding="same", activation=self.activation, name=self.name,
                              dtype=self.dtype_policy)
-        return [layers.UpSampling2D(2, interpolation="nearest", name=f"{self.name}_upsampling"), conv]
+        return [layers.UpSampling2D(2, interpolation="nearest", name=f"{self.name}_upsampling",
+                                    dtype=self.dtype_policy), conv]
 
 
 def standard_layers(model: keras.Model) -> keras.Model:

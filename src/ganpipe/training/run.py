@@ -9,7 +9,6 @@ per job, and exports the generator with its ``generator.json``.
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import tempfile
 import time
@@ -257,9 +256,10 @@ def write_timing(reports_dir: Path, result: TrainResult, snapshots, auto: str | 
     """reports/<run>/timing.json. Timings vary from run to run: kept out of metrics.json (a stage output),
     so an unchanged rerun leaves every output hash in dvc.lock unchanged; dvc.yaml shows it as metrics too."""
     from .. import threads_setting
+    from ..parallel import available_cpus
 
     # the threads TensorFlow split its sums over: part of a float32 result's bits (docs/experiments.md)
-    threads = threads_setting() or len(os.sched_getaffinity(0))
+    threads = threads_setting() or available_cpus()
     timing = {"steps_per_s": round(result.steps_per_s, 2), "wall_time_s": round(result.wall_time_s, 2),
               "resumed_from_step": result.resumed_from, "threads": threads}
     if snapshots is not None:
