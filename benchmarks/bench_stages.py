@@ -51,7 +51,7 @@ def command(stage: str, checkout: Path, out: Path) -> list[str]:
     cmd = py + [run, "--data", str(REPO / DATA[run]), "--models", str(out / "models"),
                 "--reports", str(out / "reports"), "--checkpoints", str(out / "checkpoints")]
     if "--features" in (checkout / "src/ganpipe/stages/train.py").read_text():  # scored snapshots need the scorers
-        cmd += ["--judge", str(REPO / "models/judge"), "--features", str(REPO / "models/face_features")]
+        cmd += ["--judge", str(REPO / "models/judge"), "--features", str(REPO / "models/anime_features")]
     return cmd
 
 

@@ -73,8 +73,10 @@ class ResizeConv2D(layers.Layer):
         """The same function as Keras' own layers: UpSampling2D, then a Conv2D holding this layer's weights."""
         conv = layers.Conv2D(self.filters, 3, padding="same", activation=self.activation, name=self.name,
                              dtype=self.dtype_policy)
-        return [layers.UpSampling2D(2, interpolation="nearest", name=f"{self.name}_upsampling",
-                                    dtype=self.dtype_policy), conv]
+        # float32: Keras' default policy, as the two-layer form built outside a precision scope had it (same
+        # saved bytes); else the layer's own, by name
+        policy = None if self.dtype_policy.name == "float32" else self.dtype_policy.name
+        return [layers.UpSampling2D(2, interpolation="nearest", name=f"{self.name}_upsampling", dtype=policy), conv]
 
 
 def standard_layers(model: keras.Model) -> keras.Model:
