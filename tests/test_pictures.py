@@ -109,6 +109,31 @@ def test_add_run_from_folder_refuses_bad_input_in_one_line_and_writes_nothing(tm
     assert {p: p.read_text() for p in tmp_path.glob("*.yaml")} == before
 
 
+@pytest.mark.parametrize("file, cut, message", [
+    ("params.yaml", "runs", "{tmp}/params.yaml: expected a mapping 'runs' at the top level"),
+    ("experiments.yaml", "min_face_size", "{tmp}/experiments.yaml: templates.pictures32.prepare_pictures.min_face_size: "
+                                          "expected a whole number of pixels"),
+])
+def test_add_run_from_folder_refuses_damaged_files_in_one_line(tmp_path, capsys, file, cut, message):
+    """A params.yaml without one of the sections it writes, a catalogue template without its size floor."""
+    import yaml
+
+    params = project_files(tmp_path)
+    some_pictures(tmp_path / "ok")
+    doc = yaml.safe_load((tmp_path / file).read_text())
+    if cut == "runs":
+        del doc["runs"]
+    else:
+        del doc["templates"]["pictures32"]["prepare_pictures"]["min_face_size"]
+    (tmp_path / file).write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = {p: p.read_text() for p in tmp_path.glob("*.yaml")}
+    code = cli.main(["add-run", "mine", "--from-folder", str(tmp_path / "ok"), "--size", "32", "--params", str(params),
+                     "--catalogue", str(tmp_path / "experiments.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"ganpipe: error: {message.format(tmp=tmp_path)}\n", err
+    assert {p: p.read_text() for p in tmp_path.glob("*.yaml")} == before
+
+
 def test_an_added_picture_set_reaches_only_its_own_stages(tmp_path):
     """The new set's prepare stage feeds its scorer, its run, the run's evaluation and plots, and the report;
     every stage that was there keeps its command, dependencies, params and outputs (nothing else reruns)."""

@@ -159,6 +159,9 @@ def add_picture_run(name: str, folder: str | os.PathLike, *, size: int, detect: 
     yaml = runs_yaml()  # the layout `ganpipe sync` writes both files in
     docs = {path: _load_mapping(yaml, path) for path in (params, catalogue, pipeline)}
     doc, known = docs[params], docs[catalogue]
+    missing = [section for section in ("prepare_pictures", "train", "runs") if not isinstance(doc.get(section), dict)]
+    if missing:
+        raise ConfigError(f"{params}: expected a mapping '{missing[0]}' at the top level")
     template = _template(known, catalogue, size)
     _check_free_name(name, doc, docs[pipeline], params)
     raw_dir = _picture_folder(folder, params.parent, template["prepare_pictures"]["min_face_size"])
@@ -166,8 +169,6 @@ def add_picture_run(name: str, folder: str | os.PathLike, *, size: int, detect: 
     prepare.update(raw_dir=raw_dir, detect=bool(detect))
     parse_section(dict(prepare), PreparePicturesConfig, source=str(catalogue), section=f"prepare_pictures.{name}")
     parse_section(dict(template["train"]), TrainConfig, source=str(catalogue), section=f"templates.pictures{size}.train")
-    if not isinstance(doc.get("prepare_pictures"), dict):
-        raise ConfigError(f"{params}: expected a mapping 'prepare_pictures' at the top level")
     entry = _flow_map(data=f"data/{name}", scorer=f"models/{name}_features")
     for section, value in (("prepare_pictures", prepare), ("train", template["train"]), ("runs", entry)):
         _append(doc[section], name, value)
@@ -206,6 +207,9 @@ def _template(known, catalogue: Path, size: int) -> dict:
     node = (known.get("templates") or {}).get(f"pictures{size}")
     if not isinstance(node, dict) or not all(isinstance(node.get(k), dict) for k in ("prepare_pictures", "train")):
         raise ConfigError(f"{catalogue}: templates.pictures{size}: expected mappings prepare_pictures and train")
+    if not isinstance(node["prepare_pictures"].get("min_face_size"), int):
+        raise ConfigError(f"{catalogue}: templates.pictures{size}.prepare_pictures.min_face_size: expected a whole "
+                          f"number of pixels")
     return copy.deepcopy(node)
 
 
