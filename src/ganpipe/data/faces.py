@@ -344,9 +344,8 @@ def holds_detected_faces(folder: str | os.PathLike) -> bool:
     """Whether a prepared picture folder holds anime faces that animeface found (prepared with
     ``detect: true``, as its manifest's ``settings`` record), rather than the centre squares of any
     pictures: only then does counting the faces animeface finds in generated pictures mean anything."""
-    path = Path(folder) / MANIFEST_FILE
-    try:
-        settings = json.loads(path.read_text(encoding="utf-8")).get("settings") or {}
-    except (OSError, ValueError, AttributeError) as exc:
-        raise DataError(f"{path}: not a readable pictures manifest ({type(exc).__name__}: {exc})") from None
-    return settings.get("detect") is True
+    from .manifest import read_manifest
+
+    manifest = read_manifest(folder, "prepare_pictures")
+    settings = manifest.get("settings") if isinstance(manifest, dict) else None
+    return isinstance(settings, dict) and settings.get("detect") is True

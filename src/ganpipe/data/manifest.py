@@ -17,18 +17,25 @@ KIND_NAMES = ("digits", "pictures", "values")  # the kinds of ganpipe.data.kinds
 PREPARED_BY = {"digits": "prepare_mnist", "pictures": "prepare_pictures", "values": "prepare_gauss1d"}  # the stage writing each
 
 
-def read_kind(folder: str | os.PathLike, prepare: str = "the prepare stage") -> str:
-    """The data kind's name in ``folder``'s manifest.json; DataError naming the folder (and ``prepare``,
-    the stage that makes it) if it is missing or unknown."""
+def read_manifest(folder: str | os.PathLike, prepare: str = "the prepare stage") -> dict:
+    """``folder``'s manifest.json; DataError naming the folder (and ``prepare``, the stage that makes it)
+    if it is missing or not JSON."""
     path = Path(folder) / MANIFEST_FILE
     if not Path(folder).is_dir():
         raise DataError(f"{folder}: data folder not found (run {prepare} first?)")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(f"{folder}: no {MANIFEST_FILE} (not a prepared data folder: run {prepare} first?)") from None
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: not readable JSON ({exc})") from None
+
+
+def read_kind(folder: str | os.PathLike, prepare: str = "the prepare stage") -> str:
+    """The data kind's name in ``folder``'s manifest.json; DataError naming the folder (and ``prepare``,
+    the stage that makes it) if it is missing or unknown."""
+    path = Path(folder) / MANIFEST_FILE
+    manifest = read_manifest(folder, prepare)
     if not isinstance(manifest, dict) or "kind" not in manifest:
         raise DataError(f"{path}: records no data kind (prepared by an older ganpipe: rerun its prepare stage)")
     if manifest["kind"] not in KIND_NAMES:
