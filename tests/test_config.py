@@ -19,8 +19,8 @@ def write(tmp_path, section: dict) -> str:
 
 def test_repo_params_load_as_frozen_dataclasses():
     cfg = load_section(REPO / "params.yaml", "train.mnist", TrainConfig)
-    assert (cfg.epochs, cfg.batch_size, cfg.latent_dim, cfg.history_interval, cfg.sample_interval) == (12000, 32, 100, 100, 1000)
-    assert cfg.lr == cfg.d_lr == pytest.approx(2e-4) and cfg.beta_1 == pytest.approx(0.5) and cfg.augment == ()
+    assert (cfg.epochs, cfg.batch_size, cfg.latent_dim, cfg.history_interval, cfg.sample_interval) == (6000, 32, 100, 100, 1000)
+    assert cfg.lr == cfg.d_lr == pytest.approx(4e-4) and cfg.beta_1 == pytest.approx(0.5) and cfg.augment == ()
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.epochs = 3
     prep = load_section(REPO / "params.yaml", "prepare_mnist", PrepareMnistConfig)

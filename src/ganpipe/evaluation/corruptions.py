@@ -73,6 +73,13 @@ def augment_digits(images, seed: int) -> np.ndarray:
     return np.clip(x, -1, 1)
 
 
+def augment_digits_pass(job: tuple[np.ndarray, int]) -> np.ndarray:
+    """:func:`augment_digits` of ``(images, seed)``: one pass of the judge's training set, as a worker
+    process computes it (this module imports no TensorFlow, so a worker starts in a second)."""
+    images, seed = job
+    return augment_digits(images, seed)
+
+
 # --- graded corruptions for validating a scorer (level 0 = the images as they are) ----------------------
 
 def noise(images, level: float, seed: int = 0) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 from keras import layers
 
 from ..progress import fit_progress
-from .corruptions import augment_digits
+from .corruptions import augment_digits_pass
 
 FEATURES_LAYER = "features"
 JUDGE_FILE = "classifier.keras"  # in the judge stage's model folder
@@ -51,9 +51,15 @@ def augmented_passes(images: np.ndarray, labels: np.ndarray, *, epochs: int, see
                      ) -> tuple[np.ndarray, np.ndarray]:
     """The judge's training set: the digits as they are, then ``epochs - 1`` distorted copies (each
     pass seeded from ``seed``), as float32 in [-1, 1] and int64 labels."""
+    from ..parallel import ordered_map, worker_count
+
     x = scale(images)
-    passes = [x] + [augment_digits(x, seed=seed * 1000 + e) for e in range(1, epochs)]
-    return np.concatenate(passes), np.tile(labels.astype(np.int64), epochs)
+    seeds = [seed * 1000 + e for e in range(1, epochs)]
+    # each pass is seeded on its own, so the passes come out the same on any number of worker processes
+    workers = worker_count(len(seeds), min_items=1)
+    passes = ordered_map(augment_digits_pass, [(x, s) for s in seeds], desc="distorting digits", unit="pass",
+                         workers=workers)
+    return np.concatenate([x, *passes]), np.tile(labels.astype(np.int64), epochs)
 
 
 def train_judge(images: np.ndarray, labels: np.ndarray, *, epochs: int, batch_size: int, seed: int,
