@@ -423,7 +423,7 @@ def test_demo_is_deterministic(tmp_path, demo_scenes):
 
 
 def test_animeface_detects_most_demo_scenes():
-    """Measured: 97-98% of scenes give a face at 0.95 (1,176 of the default 1,200); the floor leaves room."""
+    """Measured: 97-98% of scenes give a face at 0.95 (1,176 of 1,200 scenes; the default draws 600); the floor leaves room."""
     scenes = 40
     hits = sum(bool(detect_faces(anime_demo.draw_scene(anime_demo.scene_rng(11, i)), threshold=0.95, min_face_size=32))
                for i in range(scenes))
