@@ -38,3 +38,19 @@ def test_score_rises_with_classes_dropped(judged):
         keep = np.flatnonzero(~np.isin(labels, np.arange(dropped)))
         values.append(score(real[rng.choice(keep, len(real))]))
     assert values[0] < values[1] < values[2], values
+
+
+def test_judge_training_set_is_the_same_on_one_worker_and_on_two(mnist_dir, monkeypatch):
+    """The distorted passes are computed on worker processes: the bytes must not depend on how many."""
+    from ganpipe.evaluation.judge import augmented_passes
+
+    train = read_split(mnist_dir, "Train")
+    images, labels = train.images[:64], train.labels[:64]
+    monkeypatch.setenv("GANPIPE_THREADS", "1")
+    x1, y1 = augmented_passes(images, labels, epochs=3, seed=2)
+    monkeypatch.setenv("GANPIPE_THREADS", "2")
+    x2, y2 = augmented_passes(images, labels, epochs=3, seed=2)
+    assert x1.shape == (192, *images.shape[1:]) and np.array_equal(y1, np.tile(labels, 3))
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+    assert np.array_equal(x1[:64], scale(images))  # the first pass is the digits as they are
+    assert not np.array_equal(x1[64:128], x1[128:])  # each later pass has its own distortion
