@@ -104,3 +104,19 @@ def test_a_train_stage_prints_no_tensorflow_noise(tmp_path, mnist_dir):
     assert out.stderr == "", out.stderr
     assert out.stdout.startswith("train mnist: 2 steps in ")
     assert list((tmp_path / "out" / "models").glob("generator_model_*.h5")), "the legacy file was saved"
+
+
+def test_stopping_the_filter_does_not_wait_for_a_silent_child(capfd):
+    """A process that outlives the stage's work holds the pipe open without writing (multiprocessing's
+    resource tracker after ganpipe.parallel's spawn workers): the filter copies what was written and
+    stops, instead of waiting for the pipe's end (each such stage lost its whole timeout, 5 s)."""
+    quiet = console.StderrFilter().start()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20)"])  # inherits the pipe as stderr
+    try:
+        os.write(2, (ONEDNN + "\n" + REAL_ERROR + "\n").encode())
+        quiet.stop(timeout=60)
+        assert child.poll() is None, "stop() waited for the child to end"
+    finally:
+        child.kill()
+        child.wait()
+    assert capfd.readouterr().err == REAL_ERROR + "\n"

@@ -70,6 +70,10 @@ def test_candidates_put_the_cheap_compile_first_and_offer_bf16_only_with_units(t
     assert hardware.candidates(cfg, gpu=False, gpu_bf16=False, flags=AVX512_BF16) == [F32, BF16, F32_XLA, BF16_XLA]
     fixed = dataclasses.replace(cfg, xla=False)
     assert hardware.candidates(fixed, gpu=False, gpu_bf16=False, flags=AVX512_BF16) == [F32, BF16]
+    resize = dataclasses.replace(cfg, model={"width": 12, "upsample": "resize"})  # XLA lost >10x on every CPU
+    assert hardware.candidates(resize, gpu=False, gpu_bf16=False, flags=AVX512_BF16) == [F32, BF16]
+    assert hardware.candidates(resize, gpu=False, gpu_bf16=False, flags=AVX2) == [F32]
+    assert hardware.candidates(resize, gpu=True, gpu_bf16=False, flags=AVX2) == [F32, F32_XLA]
 
 
 def test_choose_takes_the_cheapest_for_the_run_but_keeps_the_rule_within_noise():
@@ -95,8 +99,9 @@ class FakeProbe:
 
 @pytest.fixture
 def anime_cfg(tiny_train_cfg):
-    return dataclasses.replace(tiny_train_cfg, arch="dcgan64", model={"width": 16, "upsample": "resize"},
-                               epochs=1600, xla="auto", precision="auto")
+    """A DCGAN with transposed convolutions: XLA is a candidate on every CPU."""
+    return dataclasses.replace(tiny_train_cfg, arch="dcgan64", model={"width": 16}, epochs=1600, xla="auto",
+                               precision="auto")
 
 
 def probe_env(tmp_path, **more):
@@ -107,7 +112,7 @@ def test_resolve_measures_once_caches_and_records_the_choice(anime_cfg, tmp_path
     monkeypatch.setattr(hardware, "cpu_flags", lambda: AVX2)
     fake = FakeProbe({F32: hardware.Measurement(3.0, 0.15), F32_XLA: None})  # XLA given up: far slower
     cfg, note = hardware.resolve(anime_cfg, environ=probe_env(tmp_path), measure=fake)
-    assert (cfg.precision, cfg.xla) == ("float32", False)
+    assert (cfg.precision, cfg.xla) == ("float32", False)  # against the rules' pick (XLA on AVX2): measured
     assert fake.calls == [("dcgan64", (64, 64, 3), (F32, F32_XLA))]
     assert note.startswith("auto: precision float32, xla false by a probe on this machine") and "given up" in note
     saved = json.loads((tmp_path / "auto.json").read_text())
@@ -129,9 +134,21 @@ def test_resolve_falls_back_to_the_rules_and_says_why(anime_cfg, tmp_path, monke
                            "several devices"),
                           (anime_cfg, probe_env(tmp_path), "the probe measured nothing")]:
         resolved, note = hardware.resolve(cfg, environ=env, measure=fake)
-        assert (resolved.precision, resolved.xla) == ("float32", False), why
-        assert why in note and "resize convolutions on a CPU run over 10x slower with XLA" in note
+        assert (resolved.precision, resolved.xla) == ("float32", True), why
+        assert why in note and "transposed convolutions on a CPU without AVX-512 run faster with XLA" in note
     assert len(fake.calls) == 1 and not (tmp_path / "auto.json").exists(), "nothing measured, nothing cached"
+
+
+def test_one_candidate_left_is_taken_without_a_probe(anime_cfg, tmp_path, monkeypatch):
+    resize = dataclasses.replace(anime_cfg, model={"width": 12, "upsample": "resize"})
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: AVX2)
+    fake = FakeProbe({F32: hardware.Measurement(3.0, 0.15), BF16: hardware.Measurement(3.0, 0.10)})
+    cfg, note = hardware.resolve(resize, environ=probe_env(tmp_path), measure=fake)
+    assert (cfg.precision, cfg.xla) == ("float32", False) and not fake.calls
+    assert "float32/xla off is the only candidate" in note and not (tmp_path / "auto.json").exists()
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: AVX512_BF16)  # bfloat16 units: two precisions to time
+    cfg, note = hardware.resolve(resize, environ=probe_env(tmp_path), measure=fake)
+    assert fake.calls == [("dcgan64", (64, 64, 3), (F32, BF16))] and (cfg.precision, cfg.xla) == ("mixed_bfloat16", False)
 
 
 def test_an_unknown_auto_mode_names_the_variable(anime_cfg, tmp_path):

@@ -79,8 +79,8 @@ def test_train_stage_reports_missing_data(tmp_path, capsys):
     assert "none: data folder not found (run the prepare stage first?)" in capsys.readouterr().err
 
 
-def test_plots_stage(tmp_path, capsys):
-    """It reads DVCLive's history (steps and values), not params.yaml: no --params needed."""
+def logged_history(tmp_path):
+    """A reports folder as train@<run> leaves it: DVCLive's history and fixed-noise grids."""
     reports = tmp_path / "r"
     (reports / "plots" / "metrics").mkdir(parents=True)
     samples = reports / "plots" / "images" / "samples"
@@ -90,6 +90,13 @@ def test_plots_stage(tmp_path, capsys):
         (reports / "plots" / "metrics" / f"{name}.tsv").write_text(f"step\t{name}\n{rows}")
     for step in (0, 9, 10):  # 10 sorts before 9 as text: the newest must win by number
         (samples / f"{step}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes([step]) * 16)
+    return reports
+
+
+def test_plots_stage(tmp_path, capsys):
+    """It reads DVCLive's history (steps and values), not params.yaml: no --params needed."""
+    reports = logged_history(tmp_path)
+    samples = reports / "plots" / "images" / "samples"
     assert plots.main(["mnist", "--params", str(tmp_path / "absent.yaml"), "--reports", str(reports)]) == 0
     assert png_size(reports / "loss.png") == (640, 480)
     assert png_size(reports / "accuracy.png") == (640, 480)
@@ -98,6 +105,17 @@ def test_plots_stage(tmp_path, capsys):
     (reports / "plots" / "metrics" / "g_loss.tsv").write_text("step\tg_loss\n")
     assert plots.main(["mnist", "--reports", str(reports)]) == 2
     assert "g_loss.tsv: history file is empty" in capsys.readouterr().err
+
+
+def test_plots_stage_starts_no_tensorflow(tmp_path):
+    """The plots read a history and a spec: importing Keras (TensorFlow) for them cost each plots stage ~4 s."""
+    reports = logged_history(tmp_path)
+    (tmp_path / "models").mkdir()
+    script = ("import sys; from ganpipe.stages import plots; "
+              f"code = plots.main(['mnist', '--reports', {str(reports)!r}, '--models', {str(tmp_path / 'models')!r}]); "
+              "print(code, sorted({'keras', 'tensorflow'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.stdout.splitlines()[-1] == "0 []", out.stderr
 
 
 def test_stage_runs_as_module_with_one_line_error(tmp_path):

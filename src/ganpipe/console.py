@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import sys
 import threading
 
@@ -76,9 +77,16 @@ class StderrFilter:
     so their lines are filtered too. Usable once: ``start()``, then ``stop()``.
     """
 
+    # after stop(), the copy ends once the pipe has been quiet this long: a process that outlives its
+    # work and never writes (multiprocessing's resource tracker, started with the spawn workers of
+    # ganpipe.parallel) holds the pipe open until this process exits, so waiting for the pipe's end
+    # cost every such stage its whole stop() timeout (5 s)
+    QUIET_S = 0.1
+
     def __init__(self):
         self._saved = None
         self._thread = None
+        self._stopping = threading.Event()
 
     def start(self) -> "StderrFilter":
         sys.stderr.flush()
@@ -90,12 +98,14 @@ class StderrFilter:
         os.dup2(write_end, 2)
         os.close(write_end)
         self._saved = saved
-        self._thread = threading.Thread(target=self._copy, args=(read_end, saved), name="ganpipe-stderr", daemon=True)
+        self._thread = threading.Thread(target=self._copy, args=(read_end, saved, self._stopping),
+                                        name="ganpipe-stderr", daemon=True)
         self._thread.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Put the real stderr back and let the thread copy what is left (children still writing: ``timeout``)."""
+        """Put the real stderr back and let the thread copy what is left: until the pipe ends or has been
+        quiet for :attr:`QUIET_S`, at most ``timeout`` seconds (children still writing)."""
         if self._saved is None:
             return
         try:
@@ -103,15 +113,20 @@ class StderrFilter:
         except (OSError, ValueError):
             pass
         os.dup2(self._saved, 2)  # closes this process's write end of the pipe
+        self._stopping.set()
         self._thread.join(timeout)
         os.close(self._saved)
         self._saved = None
 
-    @staticmethod
-    def _copy(read_end: int, out: int) -> None:
+    @classmethod
+    def _copy(cls, read_end: int, out: int, stopping: threading.Event) -> None:
         pending, passing = b"", False  # passing: the current line was found not native and is going out as it comes
         with os.fdopen(read_end, "rb", buffering=0) as pipe:
             while True:
+                if not select.select([pipe], [], [], cls.QUIET_S)[0]:
+                    if stopping.is_set():
+                        break
+                    continue
                 chunk = pipe.read(65536)
                 if not chunk:
                     break

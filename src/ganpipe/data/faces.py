@@ -186,6 +186,24 @@ def detect_faces(img: Image.Image, *, threshold: float, min_face_size: int) -> l
     return sorted(found, key=lambda item: (item[0][1], item[0][0]))
 
 
+# animeface misses faces that fill the whole picture: measured on 100 real 64x64 crops, it found 71
+# as they are and all 100 when each crop is doubled in size and given a 32-pixel white border
+DETECT_UPSCALE = 2
+DETECT_BORDER = 32
+
+
+def crop_holds_face(job: tuple[np.ndarray, float]) -> bool:
+    """Whether animeface finds a face at ``threshold`` or above in a face crop (uint8 (S, S, 3)), shown to it
+    doubled in size on a white border; ``job`` is (crop, threshold), one item of a parallel map."""
+    import animeface
+
+    crop, threshold = job
+    side = crop.shape[0] * DETECT_UPSCALE
+    picture = Image.fromarray(crop).resize((side, side), Image.LANCZOS)
+    picture = ImageOps.expand(picture, DETECT_BORDER, fill=(255, 255, 255))
+    return any(hit.likelihood >= threshold for hit in animeface.detect(picture))
+
+
 # ---- a folder of pictures -> faces + manifest ------------------------------------------------------
 
 def extract_faces(raw_dir: str | os.PathLike, cfg: PreparePicturesConfig) -> tuple[np.ndarray, dict]:

@@ -14,12 +14,15 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
 from ..errors import GanpipeError
 from ..fileio import atomic_dir
+
+if TYPE_CHECKING:  # Keras (TensorFlow) is imported where a model is loaded: reading a spec needs neither
+    import keras
 
 GENERATOR_FILE = "generator.keras"
 DISCRIMINATOR_FILE = "discriminator.keras"
@@ -118,6 +121,8 @@ def load_made_model(path: str | os.PathLike, stage: str) -> keras.Model:
     path = Path(path)
     if not path.is_file():
         raise GanpipeError(f"{path}: not found (run the {stage} stage first)")
+    import keras
+
     return keras.models.load_model(path)
 
 
@@ -199,6 +204,8 @@ def load_generator(path: str | os.PathLike) -> keras.Model:
         path = path / GENERATOR_FILE
     if not path.is_file():
         raise GanpipeError(f"{path}: generator file not found (train first, or give a .keras/.h5 file)")
+    import keras
+
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a bad file; all mean "not a model"

@@ -6,7 +6,10 @@ fast on an AVX-512 one; today's resize DCGAN over 10x slower on Zen 4), so ``aut
 measurement, once per machine:
 
 1. The candidates: every value of each ``auto`` knob (xla: off, on; precision: float32, and
-   mixed_bfloat16 only where the hardware computes bfloat16 natively: emulated it is slower).
+   mixed_bfloat16 only where the hardware computes bfloat16 natively: emulated it is slower),
+   less XLA for resize convolutions on a CPU, which lost by over 10x on every CPU probed (AVX2
+   and AVX-512 alike) and costs a probe half a minute to give up. Where one candidate is left it
+   is taken without a probe.
 2. A cache file (``~/.cache/ganpipe/auto.json``; ``GANPIPE_AUTO_CACHE`` names another) keyed by
    what decides the speed: the CPU's model and vector units, the thread count, the GPUs,
    TensorFlow's and Keras' versions, and the network and its step (arch, model options, batch,
@@ -22,7 +25,8 @@ measurement, once per machine:
    bounds the whole probe.
 4. The rules, without a probe: for a run of fewer than :data:`PROBE_MIN_STEPS` steps (a probe would
    cost more than it could save), under a multi-device strategy (every worker must choose the
-   same), with ``GANPIPE_AUTO=rules``, or when the probe failed:
+   same), with ``GANPIPE_AUTO=rules``, where one candidate is left (they pick it), or when the
+   probe failed:
 
    - ``precision``: ``mixed_bfloat16`` for convolutional networks where the hardware computes
      bfloat16 natively (AVX512_BF16 or AMX, a GPU of compute capability 8.0 or more; measured: the
@@ -162,17 +166,26 @@ def pick_xla(arch: str, *, gpu: bool, flags, model=None) -> tuple[bool, str]:
     return True, "transposed convolutions on a CPU without AVX-512 run faster with XLA"
 
 
+def xla_never_pays(cfg, *, gpu: bool) -> bool:
+    """XLA for a network it made over 10x slower on every CPU probed: resize convolutions on a CPU."""
+    return not gpu and cfg.arch in CONVOLUTIONAL_ARCHS and (cfg.model or {}).get("upsample") == "resize"
+
+
 def candidates(cfg, *, gpu: bool, gpu_bf16: bool, flags) -> list[Candidate]:
     """Every (precision, xla) a probe should time for ``cfg``, without XLA first (cheap to compile: the
     yardstick the others are given up against), float32 before mixed_bfloat16.
 
     A fixed knob has its one value; ``precision: auto`` offers mixed_bfloat16 only where the hardware
-    has bfloat16 units (the GPU's, or the CPU's AVX512_BF16/AMX)."""
+    has bfloat16 units (the GPU's, or the CPU's AVX512_BF16/AMX); ``xla: auto`` offers XLA unless
+    :func:`xla_never_pays`."""
     if cfg.precision != "auto":
         precisions = [cfg.precision]
     else:
         precisions = ["float32"] + (["mixed_bfloat16"] if (gpu_bf16 if gpu else cpu_has_bf16(flags)) else [])
-    xlas = [cfg.xla] if cfg.xla != "auto" else [False, True]
+    if cfg.xla != "auto":
+        xlas = [cfg.xla]
+    else:
+        xlas = [False] if xla_never_pays(cfg, gpu=gpu) else [False, True]
     return [Candidate(p, x) for x in xlas for p in precisions]
 
 
@@ -391,6 +404,9 @@ def resolve(cfg, *, image_shape=None, environ=os.environ, measure=probe, now=tim
         reason = f"{AUTO_ENV}=rules"
     elif cfg.strategy in ("mirrored", "multi_worker") or (cfg.strategy == "auto" and len(gpu_list) > 1):
         reason = "several devices: every worker takes the rules"
+    offered = candidates(cfg, gpu=gpu, gpu_bf16=gpu_bf16, flags=flags)
+    if reason is None and len(offered) == 1:
+        reason = f"{offered[0].label} is the only candidate, nothing to measure"
     choice, how = None, None
     if reason is None:
         shape = tuple(image_shape) if image_shape is not None else default_image_shape(cfg.arch)
@@ -403,7 +419,7 @@ def resolve(cfg, *, image_shape=None, environ=os.environ, measure=probe, now=tim
             reason = f"{cfg.epochs} steps are too few to pay for a probe"
         else:
             started = time.perf_counter()
-            measured = measure(cfg, shape, candidates(cfg, gpu=gpu, gpu_bf16=gpu_bf16, flags=flags))
+            measured = measure(cfg, shape, offered)
             probe_s = time.perf_counter() - started
             if any(m is not None for m in measured.values()):
                 entry = {"key": key, "measured": measurements_to(measured), "probe_s": round(probe_s, 1),
