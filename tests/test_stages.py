@@ -126,3 +126,14 @@ def test_stage_runs_as_module_with_one_line_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"ganpipe: error: {params}: prepare_mnist.sed: unknown key (did you mean 'seed'?)"
     assert not (tmp_path / "o").exists()
+
+
+def test_a_stage_process_ends_with_its_code_its_output_and_its_exit_handlers(tmp_path):
+    """exit_stage skips the interpreter's module teardown (~1 s with TensorFlow loaded), nothing else."""
+    mark = tmp_path / "atexit_ran"
+    script = ("import atexit, sys; from ganpipe.stages import _entry; "
+              f"atexit.register(lambda: open({str(mark)!r}, 'w').write('ran')); "
+              "print('stage: done', end=''); sys.stderr.write('ganpipe: warning: kept'); _entry.exit_stage(3)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout, out.stderr) == (3, "stage: done", "ganpipe: warning: kept")
+    assert mark.read_text() == "ran"

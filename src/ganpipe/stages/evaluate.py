@@ -11,7 +11,6 @@ training images (bottom row, with their label and index).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..config import EvaluateConfig, load_section
@@ -74,4 +73,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())

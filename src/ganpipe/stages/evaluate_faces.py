@@ -12,7 +12,6 @@ quality_details.json beside it, with the number of pictures compared.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..config import EvaluateFacesConfig, load_section
@@ -77,4 +76,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())

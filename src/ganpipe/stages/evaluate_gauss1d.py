@@ -8,7 +8,6 @@ how to sample the generator, from its generator.json.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..config import EvaluateGauss1dConfig, load_section
@@ -81,4 +80,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())

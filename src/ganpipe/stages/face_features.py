@@ -6,7 +6,6 @@ An autoencoder trained on the set's real pictures (32x32 or 64x64), read at ever
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..config import FaceFeaturesConfig, load_section
@@ -52,4 +51,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 from ..config import AnimeDemoConfig, load_section
 from ..data.anime_demo import make_demo
@@ -22,4 +21,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())

@@ -8,7 +8,6 @@ writes loss.png, accuracy.png and final_samples.png beside them. Needs no Tensor
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -74,4 +73,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())

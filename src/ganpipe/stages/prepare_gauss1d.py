@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 from ..config import PrepareGauss1dConfig, load_section
 from ..data.gauss1d import write_gauss1d
@@ -22,4 +21,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())

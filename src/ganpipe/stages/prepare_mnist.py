@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 from ..config import PrepareMnistConfig, load_section
 from ..data.binfmt import write_dataset
@@ -37,4 +36,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())

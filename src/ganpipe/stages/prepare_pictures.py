@@ -7,7 +7,6 @@ The set's params are ``prepare_pictures.<set>``: its folder, whether anime faces
 from __future__ import annotations
 
 import math
-import sys
 
 from ..config import PreparePicturesConfig, load_section
 from ..data.faces import extract_faces, write_faces
@@ -58,4 +57,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())

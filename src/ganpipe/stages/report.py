@@ -8,7 +8,6 @@ sample grids are linked PNGs.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..config import ReportConfig, load_section, read_params
@@ -71,4 +70,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())

@@ -14,7 +14,6 @@ tells each its task): only the chief writes, every worker resumes from the chief
 
 from __future__ import annotations
 
-import sys
 
 from ..config import TrainConfig, load_section
 from . import _entry
@@ -49,4 +48,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry.exit_stage(main())
