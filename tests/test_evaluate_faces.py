@@ -13,7 +13,7 @@ from ganpipe.data import anime_demo
 from ganpipe.data.faces import extract_faces, write_faces
 from ganpipe.evaluation import metrics
 from ganpipe.evaluation.face_features import face_features, feature_width, train_face_features
-from ganpipe.evaluation.faces import HEADLINE, detected_share, evaluate_faces, split_real, to_uint8
+from ganpipe.evaluation.faces import HEADLINE, detected_share, detected_shares, evaluate_faces, split_real, to_uint8
 from ganpipe.stages import evaluate_faces as evaluate_faces_stage
 from ganpipe.stages import face_features as face_features_stage
 
@@ -44,6 +44,14 @@ def test_animeface_finds_real_crops_and_not_noise(real_faces):
     noise = np.random.default_rng(0).uniform(-1, 1, size=(10, 64, 64, 3)).astype(np.float32)
     assert detected_share(noise, threshold=0.5) == 0.0
     assert detected_share(np.zeros((5, 64, 64, 3), np.float32), threshold=0.5) == 0.0  # flat gray
+
+
+def test_the_shares_of_several_sets_come_from_one_map_and_match_each_set_alone(real_faces):
+    noise = np.random.default_rng(0).uniform(-1, 1, size=(6, 64, 64, 3)).astype(np.float32)
+    sets = [real_faces[:12], noise, real_faces[:0], real_faces[12:20]]
+    shares = detected_shares(sets, threshold=0.95)
+    assert shares[:2] + shares[3:] == [detected_share(s, threshold=0.95) for s in (sets[0], sets[1], sets[3])]
+    assert shares[1] == 0.0 and shares[0] >= 0.9 and np.isnan(shares[2])
 
 
 def test_float_and_uint8_faces_are_the_same_pictures(real_faces):

@@ -109,8 +109,13 @@ def test_plots_stage(tmp_path, capsys):
 
 def test_plots_stage_starts_no_tensorflow(tmp_path):
     """The plots read a history and a spec: importing Keras (TensorFlow) for them cost each plots stage ~4 s."""
+    from ganpipe.training.export import SPEC_FILE, GeneratorSpec
+
     reports = logged_history(tmp_path)
     (tmp_path / "models").mkdir()
+    spec = GeneratorSpec(run="mnist", arch="dense", model={}, latent_dim=100, noise="normal", output_shape=(28, 28, 1),
+                         output_range=(-1.0, 1.0), kind="digits", seed=0, precision="float32", steps=10, d_resets=(5,))
+    (tmp_path / "models" / SPEC_FILE).write_text(spec.to_json())  # its D reset is drawn on both plots
     script = ("import sys; from ganpipe.stages import plots; "
               f"code = plots.main(['mnist', '--reports', {str(reports)!r}, '--models', {str(tmp_path / 'models')!r}]); "
               "print(code, sorted({'keras', 'tensorflow'} & set(sys.modules)))")

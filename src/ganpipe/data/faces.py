@@ -195,13 +195,11 @@ DETECT_BORDER = 32
 def crop_holds_face(job: tuple[np.ndarray, float]) -> bool:
     """Whether animeface finds a face at ``threshold`` or above in a face crop (uint8 (S, S, 3)), shown to it
     doubled in size on a white border; ``job`` is (crop, threshold), one item of a parallel map."""
-    import animeface
-
     crop, threshold = job
     side = crop.shape[0] * DETECT_UPSCALE
     picture = Image.fromarray(crop).resize((side, side), Image.LANCZOS)
     picture = ImageOps.expand(picture, DETECT_BORDER, fill=(255, 255, 255))
-    return any(hit.likelihood >= threshold for hit in animeface.detect(picture))
+    return bool(detect_faces(picture, threshold=threshold, min_face_size=0))
 
 
 # ---- a folder of pictures -> faces + manifest ------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ..config import AnimeDemoConfig, load_section
 from ..data.anime_demo import make_demo
 from . import _entry

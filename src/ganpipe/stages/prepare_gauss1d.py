@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ..config import PrepareGauss1dConfig, load_section
 from ..data.gauss1d import write_gauss1d
 from . import _entry

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ..config import PrepareMnistConfig, load_section
 from ..data.binfmt import write_dataset
 from ..data.sources import load_source

@@ -14,7 +14,6 @@ tells each its task): only the chief writes, every worker resumes from the chief
 
 from __future__ import annotations
 
-
 from ..config import TrainConfig, load_section
 from . import _entry
 

@@ -153,22 +153,23 @@ def pick_precision(arch: str, *, gpu: bool, gpu_bf16: bool, flags) -> tuple[str,
     return "float32", "the CPU has no bfloat16 units"
 
 
+def xla_never_pays(arch: str, model, *, gpu: bool) -> bool:
+    """XLA for a network it made over 10x slower on every CPU probed: resize convolutions on a CPU. The
+    rules say off for it, and a probe does not offer it."""
+    return not gpu and arch in CONVOLUTIONAL_ARCHS and (model or {}).get("upsample") == "resize"
+
+
 def pick_xla(arch: str, *, gpu: bool, flags, model=None) -> tuple[bool, str]:
     """(xla, why) for ``xla: auto`` by the rules."""
     if arch not in CONVOLUTIONAL_ARCHS:
         return True, f"{arch} is dense"
     if gpu:
         return True, "on a GPU"
-    if (model or {}).get("upsample", "transpose") == "resize":
+    if xla_never_pays(arch, model, gpu=gpu):
         return False, "resize convolutions on a CPU run over 10x slower with XLA (AVX2 and AVX-512 alike)"
     if "avx512f" in flags:
         return False, "convolutions on an AVX-512 CPU run faster without XLA"
     return True, "transposed convolutions on a CPU without AVX-512 run faster with XLA"
-
-
-def xla_never_pays(cfg, *, gpu: bool) -> bool:
-    """XLA for a network it made over 10x slower on every CPU probed: resize convolutions on a CPU."""
-    return not gpu and cfg.arch in CONVOLUTIONAL_ARCHS and (cfg.model or {}).get("upsample") == "resize"
 
 
 def candidates(cfg, *, gpu: bool, gpu_bf16: bool, flags) -> list[Candidate]:
@@ -185,7 +186,7 @@ def candidates(cfg, *, gpu: bool, gpu_bf16: bool, flags) -> list[Candidate]:
     if cfg.xla != "auto":
         xlas = [cfg.xla]
     else:
-        xlas = [False] if xla_never_pays(cfg, gpu=gpu) else [False, True]
+        xlas = [False] if xla_never_pays(cfg.arch, cfg.model, gpu=gpu) else [False, True]
     return [Candidate(p, x) for x in xlas for p in precisions]
 
 
