@@ -105,6 +105,22 @@ def test_fused_execution_refuses_data_other_than_its_steps(mnist_dir):
         gan.fit(tf.data.Dataset.range(0, 3), epochs=1, verbose=0, shuffle=False)
 
 
+def test_fused_execution_traces_the_step_once(mnist_dir):
+    """The XLA program of an execution traces the GAN step once, as its loop's body (tracing and
+    compiling a first step outside the loop too doubled the compile time), for full and partial executions."""
+    images = read_split(mnist_dir, "Train").images
+    gan = make_gan(images, steps_per_execution=3, jit_compile=True)
+    traced, step = [], gan.train_step
+
+    def counted(data):
+        traced.append(data)
+        return step(data)
+
+    gan.train_step = counted
+    train_steps(gan, 7)  # 3 + 3 + 1
+    assert gan.steps_done == 7 and len(traced) == 1
+
+
 def test_step_rows_keep_every_step_of_an_execution(mnist_dir):
     """The logs of fit show the last step of an execution; the ring buffer has each of them."""
     images = read_split(mnist_dir, "Train").images

@@ -25,6 +25,8 @@ hair colours, briefly trained generators, another picture set, and two independe
 
 from __future__ import annotations
 
+import weakref
+
 import keras
 import numpy as np
 from keras import layers
@@ -135,11 +137,17 @@ def train_face_features(faces: np.ndarray, *, epochs: int, batch_size: int, feat
     return with_features(model, x), float(fit.history["loss"][-1])
 
 
+# scorer -> its image-to-features part, made once per scorer
+_ENCODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def face_features(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Whitened principal components of the standardised multi-scale features (n, :func:`feature_width`)
     float64 of images (uint8, or float in [-1, 1]), in batches; ``model`` is the scorer
     :func:`train_face_features` returns (or loaded)."""
-    encoder = keras.Model(model.input, model.get_layer(FEATURES_LAYER).output)
-    parts = [keras.ops.convert_to_numpy(encoder(scale(images[i:i + batch_size]), training=False))
-             for i in range(0, len(images), batch_size)]
-    return np.concatenate(parts).astype(np.float64)
+    from .inference import batched_outputs
+
+    encoder = _ENCODERS.get(model)
+    if encoder is None:
+        encoder = _ENCODERS[model] = keras.Model(model.input, model.get_layer(FEATURES_LAYER).output)
+    return batched_outputs(encoder, images, batch_size=batch_size, prepare=scale)[0].astype(np.float64)

@@ -14,6 +14,8 @@ judge of 3 plain epochs: 96%); docs/quality.md has the validation of its scores.
 
 from __future__ import annotations
 
+import weakref
+
 import keras
 import numpy as np
 from keras import layers
@@ -78,15 +80,19 @@ def train_judge(images: np.ndarray, labels: np.ndarray, *, epochs: int, batch_si
     return model
 
 
+# judge -> the judge with both outputs (features and probabilities), made once per judge
+_BOTH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def judge_outputs(model: keras.Model, images: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
     """(features (n, 128), probabilities (n, k)) of images (uint8, or float in [-1, 1]), in batches."""
-    both = keras.Model(model.input, [model.get_layer(FEATURES_LAYER).output, model.output])
-    feats, probs = [], []
-    for start in range(0, len(images), batch_size):
-        f, p = both(scale(images[start:start + batch_size]), training=False)
-        feats.append(keras.ops.convert_to_numpy(f))
-        probs.append(keras.ops.convert_to_numpy(p))
-    return np.concatenate(feats).astype(np.float64), np.concatenate(probs).astype(np.float64)
+    from .inference import batched_outputs
+
+    both = _BOTH.get(model)
+    if both is None:
+        both = _BOTH[model] = keras.Model(model.input, [model.get_layer(FEATURES_LAYER).output, model.output])
+    feats, probs = batched_outputs(both, images, batch_size=batch_size, prepare=scale)
+    return feats.astype(np.float64), probs.astype(np.float64)
 
 
 def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> float:
