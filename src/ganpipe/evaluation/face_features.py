@@ -31,6 +31,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from ..datasets import shuffled_batches
 from ..progress import fit_progress
 from .judge import scale
 
@@ -132,8 +133,8 @@ def train_face_features(faces: np.ndarray, *, epochs: int, batch_size: int, feat
     model = build_face_autoencoder(image_shape=faces.shape[1:], feature_dim=feature_dim)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
     x = scale(faces)
-    fit = model.fit(x, x, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
-                    callbacks=[fit_progress("face_features", epochs)])
+    fit = model.fit(shuffled_batches((x, x), batch_size=batch_size, seed=seed), epochs=epochs, shuffle=False,
+                    verbose=0, callbacks=[fit_progress("face_features", epochs)])
     return with_features(model, x), float(fit.history["loss"][-1])
 
 

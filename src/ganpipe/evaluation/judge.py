@@ -20,6 +20,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from ..datasets import shuffled_batches
 from ..progress import fit_progress
 from .corruptions import augment_digits_pass
 
@@ -75,7 +76,7 @@ def train_judge(images: np.ndarray, labels: np.ndarray, *, epochs: int, batch_si
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     # one Keras epoch over all passes, shuffled together: ``epochs`` counts passes over the digits
-    model.fit(x, y, epochs=1, batch_size=batch_size, shuffle=True, verbose=0,
+    model.fit(shuffled_batches((x, y), batch_size=batch_size, seed=seed), epochs=1, shuffle=False, verbose=0,
               callbacks=[fit_progress("judge", 1)])
     return model
 

@@ -266,14 +266,16 @@ class GAN(keras.Model):
 
     def steps(self, until: int) -> tf.data.Dataset:
         """``fit``'s data for steps ``steps_done .. until-1``: each step's index, once per replica."""
+        from ..datasets import untuned  # an iterator that ends with its last step (ganpipe.datasets)
+
         start, stop = self.steps_done, max(self.steps_done, int(until))
         strategy = self.distribute_strategy
         if strategy.num_replicas_in_sync == 1 and not tf.distribute.has_strategy():
-            return tf.data.Dataset.range(start, stop)
+            return untuned(tf.data.Dataset.range(start, stop))
 
         def per_worker(ctx):  # the worker's local replicas take consecutive elements: repeat each index
             local = ctx.num_replicas_in_sync // ctx.num_input_pipelines
-            return tf.data.Dataset.range(start, stop).map(lambda s: tf.fill([local], s)).unbatch()
+            return untuned(tf.data.Dataset.range(start, stop).map(lambda s: tf.fill([local], s)).unbatch())
 
         return strategy.distribute_datasets_from_function(per_worker)
 
