@@ -131,6 +131,26 @@ def test_grid_figure_leaves_the_cells_after_the_last_image_blank():
     assert full > 0 and abs(seven / full - 7 / 9) < 0.01
 
 
+def test_grid_figure_draws_the_images_row_by_row_apart():
+    """Seven flat gray images in a 2x4 grid (and an eighth left out of a 2x3 one): each cell holds its
+    image, in reading order, with white between the cells."""
+    levels = np.linspace(-1.0, 0.5, 7)
+    images = np.broadcast_to(levels[:, None, None, None], (7, 28, 28, 1)).astype(np.float32)
+    gray = figure_pixels(grid_figure(images, 2, 4)).mean(axis=-1)
+    dark = np.argwhere(gray < 250)
+    (top, left), (bottom, right) = dark.min(0), dark.max(0) + 1
+    cell_h, cell_w = (bottom - top) / (2 + 0.2), (right - left) / (4 + 3 * 0.2)
+    for i, level in enumerate(levels):
+        r, c = divmod(i, 4)
+        y, x = int(top + (r * 1.2 + 0.5) * cell_h), int(left + (c * 1.2 + 0.5) * cell_w)
+        assert abs(gray[y, x] - 255 * (0.5 * level + 0.5)) < 3, (i, gray[y, x])
+        assert gray[y, int(left + (c * 1.2 + 1.1) * cell_w)] > 250  # the gap to its right
+    assert gray[int(top + 1.7 * cell_h), int(left + 4.1 * cell_w)] > 250  # the eighth cell: blank
+    fewer = figure_pixels(grid_figure(images, 2, 3)).mean(axis=-1)
+    seventh = 255 * (0.5 * levels[6] + 0.5)
+    assert (np.abs(gray - seventh) < 1).sum() > 1000 > (np.abs(fewer - seventh) < 1).sum()  # not drawn in a 2x3 grid
+
+
 def test_npy_alone_writes_no_picture(tmp_path, digits_dir, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli.main(["generate", str(digits_dir), "--n", "4", "--npy", "only.npy"]) == 0

@@ -41,6 +41,8 @@ def grid_figure(images: np.ndarray, rows: int, cols: int, titles=None):
     shown = to_display(images)
     if len(shown) < 1:
         raise ValueError(f"a {rows}x{cols} grid needs at least one image, got none")
+    if titles is None:  # one picture of all cells: a figure of rows x cols axes takes ~10x longer to build and draw
+        return _mosaic_figure(shown[: rows * cols], rows, cols)
     fig, axes = plt.subplots(rows, cols, figsize=FIGSIZE, squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i < len(shown):
@@ -54,6 +56,28 @@ def grid_figure(images: np.ndarray, rows: int, cols: int, titles=None):
         ax.axis("off")
     if titles is not None:
         fig.tight_layout()
+    return fig
+
+
+GAP = 0.2  # white space between a grid's cells, in cell sides (as matplotlib's subplots space them)
+
+
+def _mosaic_figure(shown: np.ndarray, rows: int, cols: int):
+    """``shown`` (n <= rows*cols images in [0, 1]) tiled into one picture with white gaps, drawn in the
+    area a rows x cols figure of subplots fills; cells after the last image stay blank."""
+    n, height, width, channels = shown.shape
+    gap_y, gap_x = round(GAP * height), round(GAP * width)
+    mosaic = np.ones((rows * height + (rows - 1) * gap_y, cols * width + (cols - 1) * gap_x, channels), np.float32)
+    for i, image in enumerate(shown):
+        r, c = divmod(i, cols)
+        mosaic[r * (height + gap_y):r * (height + gap_y) + height, c * (width + gap_x):c * (width + gap_x) + width] = image
+    fig = plt.figure(figsize=FIGSIZE)
+    ax = fig.add_axes((0.125, 0.11, 0.775, 0.77))  # matplotlib's default subplot area
+    if channels == 1:
+        ax.imshow(mosaic[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
+    else:
+        ax.imshow(mosaic)
+    ax.axis("off")
     return fig
 
 
