@@ -79,6 +79,10 @@ def test_untrained_twin_is_the_train_stages_starting_point():
     assert not np.array_equal(np.asarray(other.weights[0]), np.asarray(twin.weights[0]))
 
 
+def details_of(run_dir):
+    return json.loads((run_dir / "reports" / "quality_details.json").read_text())
+
+
 def test_evaluate_stage_on_an_untrained_generator(tmp_path, judge_dir, mnist_dir, capsys):
     """A generator saved before any step with its spec: the rebuilt twin is the same network, so the
     run scores exactly as its untrained ceiling."""
@@ -100,7 +104,11 @@ def test_evaluate_stage_on_an_untrained_generator(tmp_path, judge_dir, mnist_dir
     assert set(quality) == set(HEADLINE) and all(f"{k}_std" in quality for k in HEADLINE
                                                  if not k.endswith("_std") and k != "modes")
     assert quality["domain_fid_std"] > 0 and quality["domain_kid"] > 10 * quality["domain_kid_std"]
-    assert quality["domain_precision"] < 0.05  # noise images lie outside the real digits' manifold
+    # no real digit lies among the noise images. Precision is no verdict on such a generator: its 5,000
+    # nearly identical images sit at one point of the judge's features, inside a real digit's
+    # neighbourhood or not by the judge's seed (3-epoch judges of seeds 0-2: 0, 0 and 1.0 with Keras'
+    # shuffling, 0.53, 0 and 1.0 with ganpipe.datasets'; the pipeline's judge: 0.98, then 1.0)
+    assert quality["domain_recall"] < 0.05 and details_of(tmp_path)["real"]["domain_recall"] > 0.5
     details = json.loads((tmp_path / "reports" / "quality_details.json").read_text())
     assert set(details) == {"confident_share", "class_histogram", "copying_z", "copy_thresholds",
                             "memorised_share_class_blind", "real", "untrained"}

@@ -6,7 +6,8 @@ epoch for arrays, which Keras slices through its own autotuned pipeline) the del
 that thread's sleep to end. Measured with TensorFlow 2.21 on this project's 2-core CPU: the
 judge's ``fit`` returned 10 to 27 s after its last step, and short GAN fits lost up to 2.5 s
 each. These pipelines have nothing to tune (step indices; batches gathered from arrays held in
-memory), so turning autotuning off costs nothing and the iterators end at once (tested).
+memory), so turning autotuning off costs nothing, and their iterators end at once (the options are
+tested; the waits were measured: docs/speed.md).
 """
 
 from __future__ import annotations
