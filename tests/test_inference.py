@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ganpipe.evaluation.judge import build_judge, judge_outputs, scale
-from ganpipe.evaluation.inference import batched_outputs, compiled
+from ganpipe.evaluation.inference import batched_outputs, compiled, part
 
 
 def test_batched_outputs_are_the_eager_outputs_to_the_bit():
@@ -24,6 +24,8 @@ def test_batched_outputs_are_the_eager_outputs_to_the_bit():
     assert features.shape == (37, 128) and probs.shape == (37, 10) and features.dtype == np.float32
     np.testing.assert_array_equal(features, want_features)
     np.testing.assert_array_equal(probs, want_probs)
+    assert part(judge, "features", "probs") is part(judge, "features", "probs")  # made once, traced once
+    assert [o.name for o in part(judge, "probs").outputs] == [judge.output.name]
     # the judge's own helper gives the same numbers, as float64
     f64, p64 = judge_outputs(judge, digits, batch_size=16)
     assert f64.dtype == np.float64

@@ -25,8 +25,6 @@ hair colours, briefly trained generators, another picture set, and two independe
 
 from __future__ import annotations
 
-import weakref
-
 import keras
 import numpy as np
 from keras import layers
@@ -138,17 +136,11 @@ def train_face_features(faces: np.ndarray, *, epochs: int, batch_size: int, feat
     return with_features(model, x), float(fit.history["loss"][-1])
 
 
-# scorer -> its image-to-features part, made once per scorer
-_ENCODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def face_features(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Whitened principal components of the standardised multi-scale features (n, :func:`feature_width`)
     float64 of images (uint8, or float in [-1, 1]), in batches; ``model`` is the scorer
     :func:`train_face_features` returns (or loaded)."""
-    from .inference import batched_outputs
+    from .inference import batched_outputs, part
 
-    encoder = _ENCODERS.get(model)
-    if encoder is None:
-        encoder = _ENCODERS[model] = keras.Model(model.input, model.get_layer(FEATURES_LAYER).output)
-    return batched_outputs(encoder, images, batch_size=batch_size, prepare=scale)[0].astype(np.float64)
+    return batched_outputs(part(model, FEATURES_LAYER), images, batch_size=batch_size,
+                           prepare=scale)[0].astype(np.float64)

@@ -14,6 +14,19 @@ import numpy as np
 
 # model -> its compiled inference; the function holds the model only weakly, so the entry goes with it
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# model -> {names of layers: the model from its input to those layers' outputs}
+_PARTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def part(model, *layers: str):
+    """The model from ``model``'s input to the outputs of the named layers (in that order), made once per
+    model and names, so its compiled function (:func:`compiled`) is traced once too."""
+    import keras
+
+    made = _PARTS.setdefault(model, {})
+    if layers not in made:
+        made[layers] = keras.Model(model.input, [model.get_layer(name).output for name in layers])
+    return made[layers]
 
 
 def compiled(model):

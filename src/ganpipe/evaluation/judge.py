@@ -14,8 +14,6 @@ judge of 3 plain epochs: 96%); docs/quality.md has the validation of its scores.
 
 from __future__ import annotations
 
-import weakref
-
 import keras
 import numpy as np
 from keras import layers
@@ -81,17 +79,11 @@ def train_judge(images: np.ndarray, labels: np.ndarray, *, epochs: int, batch_si
     return model
 
 
-# judge -> the judge with both outputs (features and probabilities), made once per judge
-_BOTH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def judge_outputs(model: keras.Model, images: np.ndarray, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
     """(features (n, 128), probabilities (n, k)) of images (uint8, or float in [-1, 1]), in batches."""
-    from .inference import batched_outputs
+    from .inference import batched_outputs, part
 
-    both = _BOTH.get(model)
-    if both is None:
-        both = _BOTH[model] = keras.Model(model.input, [model.get_layer(FEATURES_LAYER).output, model.output])
+    both = part(model, FEATURES_LAYER, model.layers[-1].name)  # the features and the probabilities
     feats, probs = batched_outputs(both, images, batch_size=batch_size, prepare=scale)
     return feats.astype(np.float64), probs.astype(np.float64)
 
