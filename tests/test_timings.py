@@ -7,7 +7,7 @@ import sys
 
 from ganpipe import timings
 
-from .conftest import real_params, save_params
+from .conftest import REPO, real_params, save_params
 
 
 def test_a_stage_under_dvc_records_its_seconds_and_outside_dvc_does_not(tmp_path):
@@ -66,3 +66,15 @@ def test_the_report_gets_the_stage_times_when_there_are_some(tmp_path):
     timings.record(tmp_path, "train@anime", 227.0, "ok", finished=5.0)
     section = stage_times_section(tmp_path / "reports")
     assert section.startswith("\n## Stage times\n") and "| train@anime | 227.0 |" in section
+
+
+def test_dvc_reads_the_pipeline_files_with_the_c_parser():
+    """DVC loads dvc.yaml and dvc.lock (each stage it runs: several times) with ruamel.yaml's ``safe`` loader,
+    which is pure Python unless ruamel.yaml.clib is installed (ruamel.yaml 0.19 made it optional); ganpipe
+    installs it. The C parser reads the same data."""
+    from dvc.utils.serialize._yaml import parse_yaml
+    from ruamel.yaml import YAML
+
+    assert YAML(typ="safe").Parser.__name__ == "CParser"
+    text = (REPO / "dvc.lock").read_text()
+    assert parse_yaml(text, "dvc.lock") == YAML(typ="safe", pure=True).load(text)
