@@ -124,8 +124,8 @@ def test_stopping_the_filter_does_not_wait_for_a_silent_child(capfd):
 
 def test_lines_written_just_before_stop_are_copied(monkeypatch):
     """The copying thread's quiet select can end just before the stage writes its last lines and stops the
-    filter (the main thread holds the GIL all that while): those lines are still copied. Found as one CI run
-    in ~100 that lost a stage's last two warnings; here the window is forced."""
+    filter (the main thread holds the GIL all that while): those lines are still copied. Found as one run
+    in ~150 (and a CI failure) that lost a stage's last two warnings; here the window is forced."""
     read_end, write_end = os.pipe()
     out_read, out_write = os.pipe()
     stopping = console.threading.Event()

@@ -125,7 +125,7 @@ class StderrFilter:
             while True:
                 # read the flag before select, never after: stop() sets it once every line of this process is in
                 # the pipe, so a quiet select after it means nothing is left; a flag read after a quiet select
-                # may be newer than the select, and the lines written in between would be lost (1 run in ~100)
+                # may be newer than the select, and the lines written in between would be lost (1 run in ~150)
                 stopped = stopping.is_set()
                 if not select.select([pipe], [], [], cls.QUIET_S)[0]:
                     if stopped:
