@@ -1,9 +1,12 @@
 """A stage's stderr: ganpipe's lines and real warnings only, one line each; TensorFlow's native noise filtered."""
 
 import os
+import select
 import subprocess
 import sys
 import textwrap
+import threading
+import types
 
 import pytest
 
@@ -128,12 +131,11 @@ def test_lines_written_just_before_stop_are_copied(monkeypatch):
     in ~150 (and a CI failure) that lost a stage's last two warnings; here the window is forced."""
     read_end, write_end = os.pipe()
     out_read, out_write = os.pipe()
-    stopping = console.threading.Event()
-    real_select = console.select.select
+    stopping = threading.Event()
     calls = []
 
     def select_then_the_stage_finishes(rlist, wlist, xlist, timeout):
-        ready = real_select(rlist, wlist, xlist, 0)
+        ready = select.select(rlist, wlist, xlist, 0)
         if not calls and not ready[0]:  # the first select found the pipe quiet; the stage's last act comes now
             os.write(write_end, b"ganpipe: warning: last words\n")
             os.close(write_end)  # as stop()'s dup2 does, if no child holds the pipe
@@ -141,8 +143,11 @@ def test_lines_written_just_before_stop_are_copied(monkeypatch):
         calls.append(ready)
         return ready
 
-    monkeypatch.setattr(console.select, "select", select_then_the_stage_finishes)
-    console.StderrFilter._copy(read_end, out_write, stopping)
+    monkeypatch.setattr(console, "select", types.SimpleNamespace(select=select_then_the_stage_finishes))
+    copier = threading.Thread(target=console.StderrFilter._copy, args=(read_end, out_write, stopping), daemon=True)
+    copier.start()
+    copier.join(30)
+    assert not copier.is_alive(), "the copy never ended"
     os.close(out_write)
     with os.fdopen(out_read, "rb") as copied:
         assert copied.read() == b"ganpipe: warning: last words\n"

@@ -123,12 +123,12 @@ class StderrFilter:
         pending, passing = b"", False  # passing: the current line was found not native and is going out as it comes
         with os.fdopen(read_end, "rb", buffering=0) as pipe:
             while True:
-                # read the flag before select, never after: stop() sets it once every line of this process is in
-                # the pipe, so a quiet select after it means nothing is left; a flag read after a quiet select
-                # may be newer than the select, and the lines written in between would be lost (1 run in ~150)
+                # stop() sets the flag once every line of this process is in the pipe, so only a select begun
+                # after the flag was seen may end the copy when quiet: a flag read after a quiet select may be
+                # newer than that select, and lines written in between would be lost (1 run in ~150 did)
                 stopped = stopping.is_set()
                 if not select.select([pipe], [], [], cls.QUIET_S)[0]:
-                    if stopped:
+                    if stopped or (stopping.is_set() and not select.select([pipe], [], [], 0)[0]):
                         break
                     continue
                 chunk = pipe.read(65536)

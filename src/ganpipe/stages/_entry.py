@@ -26,6 +26,7 @@ def parser(prog: str, description: str) -> argparse.ArgumentParser:
 def run(body: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:
     """Call ``body(args)``; turn a GanpipeError into one line on stderr and exit status 2."""
     from ..console import quiet_stage_output
+    from ..lean_imports import declined_for_keras
     from ..timings import process_seconds, record_from_environment
 
     debug = args.debug or os.environ.get("GANPIPE_DEBUG", "") not in ("", "0")
@@ -34,7 +35,8 @@ def run(body: Callable[[argparse.Namespace], None], args: argparse.Namespace) ->
     quiet = quiet_stage_output(show_all=debug or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0")
     status, code = "failed", 1
     try:
-        body(args)
+        with declined_for_keras():  # a stage imports Keras in its body: without scikit-learn, pandas and pyplot
+            body(args)
         status, code = "ok", 0
     except GanpipeError as exc:
         if debug:
