@@ -53,3 +53,15 @@ def test_unequal_empty_arrays_and_bad_batch_sizes_are_refused():
         shuffled_batches((np.zeros(0),), batch_size=2, seed=0)
     with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
         shuffled_batches((np.zeros(3),), batch_size=0, seed=0)
+
+
+def test_an_array_given_twice_comes_out_twice_in_the_order_of_a_pair():
+    """An autoencoder's (x, x): the same rows on both sides, in the order (x, y) of the same seed gives."""
+    x = np.arange(10 * 3, dtype=np.float32).reshape(10, 3)
+    y = np.arange(10, dtype=np.int64)
+    twice = epochs_of(shuffled_batches((x, x), batch_size=4, seed=5), 2)
+    pair = epochs_of(shuffled_batches((x, y), batch_size=4, seed=5), 2)
+    for got, want in zip(twice, pair):
+        for (a, b), (xs, ys) in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(a, x[ys])

@@ -37,11 +37,13 @@ def shuffled_batches(arrays: tuple[np.ndarray, ...], *, batch_size: int, seed: i
         raise ValueError(f"expected non-empty arrays of equal length, got lengths {[len(a) for a in arrays]}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    held = tuple(tf.constant(a) for a in arrays)
+    # an array given twice (an autoencoder's (x, x)) is held and gathered once
+    held = {id(a): tf.constant(a) for a in arrays}
 
     @tf.autograph.experimental.do_not_convert  # plain ops: nothing to convert
     def gather(rows):
-        return tuple(tf.gather(a, rows) for a in held)
+        taken = {key: tf.gather(a, rows) for key, a in held.items()}
+        return tuple(taken[id(a)] for a in arrays)
 
     order = tf.data.Dataset.range(count).shuffle(count, seed=seed, reshuffle_each_iteration=True)
     return untuned(order.batch(batch_size).map(gather))
