@@ -33,13 +33,15 @@ def elastic(images, rng: np.random.Generator, *, alpha: float, sigma: float) -> 
     """Elastic distortion (Simard et al. 2003): each pixel moves by a random field smoothed with a
     Gaussian of ``sigma`` pixels and scaled by ``alpha`` pixels."""
     x = _as_float(images)
-    h, w = x.shape[1:3]
+    n, h, w = x.shape[:3]
     grid_r, grid_c = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
+    # each image's row field, then its column field: the order of drawing them one image at a time, and
+    # smoothed image by image (the same arithmetic, in one call)
+    fields = rng.uniform(-1, 1, (n, 2, h, w))
+    moves = ndimage.gaussian_filter(fields, sigma, mode="constant", axes=(2, 3)) * alpha
     out = np.empty_like(x)
     for i, image in enumerate(x):
-        dr = ndimage.gaussian_filter(rng.uniform(-1, 1, (h, w)), sigma, mode="constant") * alpha
-        dc = ndimage.gaussian_filter(rng.uniform(-1, 1, (h, w)), sigma, mode="constant") * alpha
-        out[i] = _warp(image, grid_r + dr, grid_c + dc)
+        out[i] = _warp(image, grid_r + moves[i, 0], grid_c + moves[i, 1])
     return out
 
 
@@ -50,16 +52,23 @@ def affine(images, rng: np.random.Generator, *, degrees: float, scale: float, sh
     h, w = x.shape[1:3]
     centre = np.array([(h - 1) / 2, (w - 1) / 2])
     grid = np.stack(np.meshgrid(np.arange(h), np.arange(w), indexing="ij")).reshape(2, -1).astype(np.float64)
+    # per image: angle, zoom, shift down, shift across, each ``low + (high - low) * u`` as
+    # Generator.uniform computes it, from the stream in the order one image at a time draws them
+    u = rng.random((len(x), 4))
+    angle = np.deg2rad(_uniform(u[:, 0], -degrees, degrees))
+    zoom = _uniform(u[:, 1], 1 - scale, 1 + scale)
+    move = _uniform(u[:, 2:], -shift, shift)
+    cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
+    inverse = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1)  # (n, 2, 2)
+    source = inverse @ (grid - centre[:, None] - move[:, :, None]) + centre[:, None]  # a matmul per image
     out = np.empty_like(x)
     for i, image in enumerate(x):
-        angle = np.deg2rad(rng.uniform(-degrees, degrees))
-        zoom = rng.uniform(1 - scale, 1 + scale)
-        move = rng.uniform(-shift, shift, 2)
-        cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
-        inverse = np.array([[cos, -sin], [sin, cos]])
-        source = inverse @ (grid - centre[:, None] - move[:, None]) + centre[:, None]
-        out[i] = _warp(image, source[0].reshape(h, w), source[1].reshape(h, w))
+        out[i] = _warp(image, source[i, 0].reshape(h, w), source[i, 1].reshape(h, w))
     return out
+
+
+def _uniform(u: np.ndarray, low: float, high: float) -> np.ndarray:
+    return low + (high - low) * u
 
 
 def augment_digits(images, seed: int) -> np.ndarray:
