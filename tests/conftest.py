@@ -185,7 +185,7 @@ def one_run_pipeline(run: str = "mnist") -> dict:
     """The real dvc.yaml cut to prepare_mnist and the training of ``run`` (no scorer stages, so the run's
     scorer is no dependency: give it ``eval_interval: 0``)."""
     pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
-    pipeline["stages"] = {name: pipeline["stages"][name] for name in ("prepare_mnist", "train")}
+    pipeline["stages"] = {name: pipeline["stages"][name] for name in ("fingerprint", "prepare_mnist", "train")}
     deps = pipeline["stages"]["train"]["do"]["deps"]
     pipeline["stages"]["train"]["do"]["deps"] = [d for d in deps if d != "${item.scorer}"]
     pipeline.pop("metrics", None)  # the timings of runs not in this project
@@ -209,7 +209,7 @@ DVC = [sys.executable, "-m", "dvc"]
 def dvc_project(root: Path, params: dict, pipeline: dict | None = None, *, plots_config: bool = False,
                 repro: bool = False) -> dict:
     """A clone-like copy of the project at ``root``: ``pipeline`` (default the real dvc.yaml), ``params``,
-    src and the ignore files, in a git repository with DVC initialised and everything committed ("project");
+    src, the code fingerprints and the ignore files, in a git repository with DVC initialised and everything committed ("project");
     ``plots_config`` also copies .dvc/config and .dvc/plots (the offline plots page); ``repro`` then runs
     `dvc repro` and commits the results ("baseline"). Returns the environment for commands there."""
     root.mkdir(parents=True)
@@ -221,6 +221,7 @@ def dvc_project(root: Path, params: dict, pipeline: dict | None = None, *, plots
     for name in (".gitignore", ".dvcignore"):
         shutil.copy(REPO / name, root)
     shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(REPO / "fingerprints", root / "fingerprints")  # versioned with the code, as in a clone
     env = project_env(root)
     sh(["git", "init", "-q", "-b", "main"], root, env)
     sh(DVC + ["init", "-q"], root, env)

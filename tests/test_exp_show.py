@@ -3,7 +3,7 @@
 DVC 3 prints one column per key of params.yaml, per metric of every metrics file and per dependency
 path of every stage, and has no setting to hide any of them. So the columns are decided by what the
 project declares: metrics files with the headline numbers only, the ready-made experiments kept in
-experiments.yaml; the dependencies are what each stage imports (tests/test_dvc_deps.py), at the right.
+experiments.yaml; the code dependencies are one fingerprint per stage module (tests/test_dvc_deps.py), at the right.
 """
 
 import csv
@@ -30,12 +30,12 @@ NOT_METRICS = re.compile(r"(^|[.:])(real|untrained|class_histogram|target|compar
                          r"confident_share)([.:]|$)")
 
 
-def declared_sources() -> set[str]:
-    """Every ``src/`` path some stage of the real dvc.yaml depends on."""
+def declared_code() -> set[str]:
+    """Every code dependency of the real dvc.yaml: src/ganpipe (the fingerprint stage's) and the fingerprints."""
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     deps = (dep if isinstance(dep, str) else next(iter(dep)) for stage in stages.values()
             for dep in stage.get("do", stage).get("deps", []))  # a foreach stage's deps are under do:
-    return {dep for dep in deps if dep.startswith("src/")}
+    return {dep for dep in deps if dep.startswith(("src/", "fingerprints/"))}
 
 
 def leaves(tree: dict, prefix: str = "") -> list[str]:
@@ -81,11 +81,11 @@ def test_exp_show_columns_after_two_experiments(project):
     assert sorted(params["train"]) == sorted(params["runs"]) == ["anime", "gauss1d", "mnist"]
     catalogue = yaml.safe_load((REPO / "experiments.yaml").read_text())["train"]
     assert not [c for c in header if any(c.startswith(f"train.{name}.") for name in catalogue)]
-    # the dependencies: the source files the stages import (tests/test_dvc_deps.py keeps dvc.yaml's lists
-    # equal to the imports) and at most 36 data, model and report paths: nothing else becomes a column
-    src_cols = [c for c in dep_cols if c.startswith("src/")]
-    assert set(src_cols) == declared_sources(), (counts, dep_cols)
-    assert len(dep_cols) - len(src_cols) <= 36, (counts, dep_cols)
+    # the dependencies: src/ganpipe and one code fingerprint per stage module (tests/test_dvc_deps.py), not
+    # one column per source file, and at most 36 data, model and report paths: nothing else becomes a column
+    code_cols = [c for c in dep_cols if c.startswith(("src/", "fingerprints/"))]
+    assert set(code_cols) == declared_code() and len(code_cols) <= 13, (counts, dep_cols)
+    assert len(dep_cols) - len(code_cols) <= 36, (counts, dep_cols)
 
     # two experiments from the baseline, one param each: both rows show the param that tells them apart
     sh(dvc + ["exp", "run", "--temp", "-n", "longer", "-S", "train.mnist.epochs=8"], root, env)

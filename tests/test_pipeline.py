@@ -109,7 +109,7 @@ def test_a_judge_change_retrains_only_the_digit_run(tmp_path):
     """
     root = tmp_path / "proj"
     pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
-    keep = ("prepare_mnist", "prepare_gauss1d", "judge", "train", "evaluate")
+    keep = ("fingerprint", "prepare_mnist", "prepare_gauss1d", "judge", "train", "evaluate")
     pipeline["stages"] = {name: stage for name, stage in pipeline["stages"].items() if name in keep}
     pipeline.pop("metrics", None), pipeline.pop("artifacts", None)
     params = tiny_pipeline_params(xla=False)

@@ -25,7 +25,7 @@ RAW_ANIME = "data/raw/anime"  # the "user's own" picture folder, versioned with 
 # the stages kept from dvc.yaml (train and plots run for train.mnist only): every kind of output and of
 # dependency (a dvc-added folder, pulled data and models, git-tracked reports, params, code folders);
 # the other stages, each a few seconds of TensorFlow start-up more, are left out to keep the test short
-STAGES = ("prepare_mnist", "prepare_pictures", "train", "plots")
+STAGES = ("fingerprint", "prepare_mnist", "prepare_pictures", "train", "plots")
 
 
 def sh(args, cwd, env, timeout=300):

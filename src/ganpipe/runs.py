@@ -10,7 +10,7 @@ A run is one entry, ``runs.<name>: {data: <folder>, scorer: <path>}``. Its data 
   evaluation stage scores, by kind (``evaluate_faces.runs``: each with its data and scorer);
 - dvc.yaml ``artifacts``: one model artifact per run;
 - dvc.yaml ``metrics``: each run's ``timing.json``;
-- the ``report`` stage's dependencies on every run's metrics and pictures (its ``src/`` entries kept).
+- the ``report`` stage's dependencies on every run's metrics and pictures (its code fingerprint kept).
 
 A folder's kind is read from its ``manifest.json`` if it is prepared already, else from the prepare
 stage in dvc.yaml that writes it (:data:`PREPARED_KINDS`; a ``foreach`` stage writes one folder per key
@@ -27,6 +27,7 @@ from pathlib import Path
 from .data.manifest import PREPARED_BY
 from .errors import ConfigError
 
+CODE_DEPS = "fingerprints/"  # a stage's code dependency: its module's fingerprint (ganpipe.stages.fingerprint)
 PREPARED_KINDS = {stage: kind for kind, stage in PREPARED_BY.items()}  # the kind of the folder each prepare stage writes
 
 # what the report reads of every run, beside the kind's own pictures (DataKind.report_pictures)
@@ -203,8 +204,9 @@ def _sync_pipeline(doc, plan: dict) -> list[str]:
         _replace_items(doc["metrics"], plan["metrics"])
         changed.append("dvc.yaml: metrics")
     deps = doc["stages"]["report"]["deps"]
-    if [d for d in deps if not str(d).startswith("src/")] != plan["report"]:
-        deps[:] = plan["report"] + [d for d in deps if str(d).startswith("src/")]
+    code = [d for d in deps if str(d).startswith(CODE_DEPS)]
+    if [d for d in deps if d not in code] != plan["report"]:
+        deps[:] = plan["report"] + code
         changed.append("dvc.yaml: report's deps")
     return changed
 
