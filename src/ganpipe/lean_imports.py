@@ -14,7 +14,9 @@ first imported there has Keras without those features until it ends (a stage's p
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
+import threading
 
 # what Keras imports at start-up only for its scikit-learn wrappers, DataFrame input and gallery plots
 NOT_FOR_KERAS = frozenset({"sklearn", "pandas", "matplotlib.pyplot"})
@@ -55,3 +57,22 @@ def declined_for_keras():
         yield
     finally:
         sys.meta_path.remove(finder)
+
+
+def import_in_background(name: str) -> threading.Thread:
+    """Start importing module ``name`` in a thread and return it (``join`` waits for it).
+
+    For a stage whose first work needs no TensorFlow: Keras' ~4 s import uses one core while that work
+    (worker processes, NumPy) uses the other. An import that fails leaves the module out of
+    ``sys.modules``, so the caller's own ``import`` after the join raises the error where it belongs.
+    """
+
+    def load():
+        try:
+            importlib.import_module(name)
+        except BaseException:  # noqa: BLE001 - raised again by the caller's own import
+            pass
+
+    thread = threading.Thread(target=load, name=f"import {name}", daemon=True)
+    thread.start()
+    return thread

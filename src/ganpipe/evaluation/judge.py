@@ -14,13 +14,14 @@ judge of 3 plain epochs: 96%); docs/quality.md has the validation of its scores.
 
 from __future__ import annotations
 
-import keras
-import numpy as np
-from keras import layers
+from typing import TYPE_CHECKING
 
-from ..datasets import shuffled_batches
-from ..progress import fit_progress
+import numpy as np
+
 from .corruptions import augment_digits_pass
+
+if TYPE_CHECKING:
+    import keras
 
 FEATURES_LAYER = "features"
 JUDGE_FILE = "classifier.keras"  # in the judge stage's model folder
@@ -28,6 +29,9 @@ JUDGE_FILE = "classifier.keras"  # in the judge stage's model folder
 
 def build_judge(*, image_shape: tuple[int, ...], num_classes: int = 10) -> keras.Model:
     """Images (batch, H, W, C) in [-1, 1] -> class probabilities (batch, num_classes)."""
+    import keras
+    from keras import layers
+
     img = keras.Input(shape=image_shape, name="image")
     x = img
     for filters in (32, 64, 128):
@@ -67,7 +71,16 @@ def train_judge(images: np.ndarray, labels: np.ndarray, *, epochs: int, batch_si
                 learning_rate: float = 2e-3) -> keras.Model:
     """Fit a fresh judge on uint8 images (N, H, W, C) and labels (N,), seeded: one pass over the
     digits and ``epochs - 1`` over distorted copies, Adam with a cosine decay to 0."""
+    from ..lean_imports import import_in_background
+
+    keras_loaded = import_in_background("keras")  # on one core, while worker processes distort the digits
     x, y = augmented_passes(images, labels, epochs=epochs, seed=seed)
+    keras_loaded.join()
+    import keras
+
+    from ..datasets import shuffled_batches
+    from ..progress import fit_progress
+
     keras.utils.set_random_seed(seed)
     model = build_judge(image_shape=images.shape[1:])
     steps = -(-len(x) // batch_size)
