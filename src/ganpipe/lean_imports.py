@@ -9,6 +9,9 @@ Keras' own modules asks for them, so Keras starts as if they were absent; the sa
 else (ganpipe's figures, mlxtend, a user's code) load them as usual, and a library already loaded is
 used. The stages' shell (``stages._entry.run``) holds it while a stage runs: a process whose Keras was
 first imported there has Keras without those features until it ends (a stage's process: nothing lost).
+
+:func:`import_in_background` starts an import in a thread, for a stage whose first work needs no
+TensorFlow (the judge's distortions run on worker processes while Keras loads).
 """
 
 from __future__ import annotations
