@@ -45,11 +45,11 @@ def test_compare_step_reports_only_what_the_commit_changed(tmp_path):
     report = (root / "reports" / "compare" / "report.md").read_text()
     assert "rebuilding base" in out and "rebuilding head" in out, out
     for side in ("base", "head"):  # each side rebuilt whole (DVC run-caches no stage with uncached outputs)
-        assert re.search(rf"compare: {side} ran prepare_mnist, train@{RUN}, plots@{RUN} in \d+ s; "
+        assert re.search(rf"compare: {side} ran fingerprint, prepare_mnist, train@{RUN}, plots@{RUN} in \d+ s; "
                          r"unchanged \(kept from the DVC cache\): none; from DVC's run cache: none", out), out
     assert re.search(r"\*\*HEAD \(\w{7}\)\*\* compared with \*\*main \(\w{7}\)\*\*, each run from its own commit",
                      report), report
-    assert re.search(r"one after the other \(base: 3 stages run in \d+ s, 0 unchanged; head: 3 stages run in \d+ s, "
+    assert re.search(r"one after the other \(base: 4 stages run in \d+ s, 0 unchanged; head: 4 stages run in \d+ s, "
                      r"0 unchanged;", report), report
     assert f"-S train.{RUN}.epochs=8 -S train.{RUN}.batch_size=8" in report
     assert section(report, "Metrics that changed") == "No metric changed.", report
@@ -64,7 +64,7 @@ def test_compare_step_reports_only_what_the_commit_changed(tmp_path):
     sh(["git", "commit", "-qam", "discriminator learns faster"], root, env)
     out = sh(["bash", "-c", step], root, step_env)
     report = (root / "reports" / "compare" / "report.md").read_text()
-    assert f"compare: head ran prepare_mnist, train@{RUN}, plots@{RUN}" in out, out
+    assert f"compare: head ran fingerprint, prepare_mnist, train@{RUN}, plots@{RUN}" in out, out
     assert "| HEAD (" in report and "| main (" in report and "refs/ganpipe" not in report, report
     changed_params = table_rows(section(report, "Params that changed"))
     assert len(changed_params) == 1 and f"train.{RUN}.d_lr" in changed_params[0], report
