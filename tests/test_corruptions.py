@@ -67,9 +67,11 @@ def one_image_at_a_time(x, rng, kind):
 
 
 @pytest.mark.parametrize("kind", ["affine", "elastic"])
-def test_batched_distortions_equal_drawing_each_image_on_its_own(kind):
-    """The judge's training passes are drawn for all digits at once: the bytes must be those of the per-image
-    definition, from the same stream, so the judge stays the same judge (and as reproducible)."""
+def test_batched_distortions_equal_drawing_each_image_on_its_own(kind, monkeypatch):
+    """The judge's training passes are drawn for many digits at once: the bytes must be those of the per-image
+    definition, from the same stream, so the judge stays the same judge (and as reproducible); batches of
+    16 here, so that 40 digits cross two batch boundaries."""
+    monkeypatch.setattr(corruptions, "CHUNK", 16)
     x = np.random.default_rng(5).uniform(-1, 1, (40, 28, 28, 1)).astype(np.float32)
     if kind == "affine":
         batched = corruptions.affine(x, np.random.default_rng(9), degrees=12, scale=0.1, shift=2)

@@ -132,18 +132,21 @@ def test_direct_imports_reads_relative_local_and_registry_imports(tmp_path):
     (pkg / "sub" / "a.py").write_text(
         "from typing import TYPE_CHECKING\nfrom . import b\nfrom ..c import f\n"
         "if TYPE_CHECKING:\n    from ganpipe import d\n"
-        "def g():\n    import ganpipe.e\n    return 'ganpipe.sub.reg:build'\n")
-    for name in ("sub/b.py", "c.py", "d.py", "e.py", "sub/reg.py", "unused.py"):
+        "def g():\n    import ganpipe.e\n    return 'ganpipe.sub.reg:build'\n"
+        "if not TYPE_CHECKING:\n    import ganpipe.runs_anyway\n"
+        "try:\n    from ganpipe.not_installed import thing\nexcept ImportError:\n    thing = None\n")
+    for name in ("sub/b.py", "c.py", "d.py", "e.py", "sub/reg.py", "unused.py", "runs_anyway.py"):
         (pkg / name).write_text("")
     assert direct_imports("ganpipe.sub.a", pkg) == {"ganpipe.sub", "ganpipe.sub.b", "ganpipe.c", "ganpipe.e",
-                                                    "ganpipe.sub.reg"}
+                                                    "ganpipe.sub.reg", "ganpipe.runs_anyway", "ganpipe.not_installed"}
+    # a module without a file (a failed optional import) runs no code of ours: left out, no error
     assert imported_modules("ganpipe.sub.a", pkg) == {"ganpipe", "ganpipe.sub", "ganpipe.sub.a", "ganpipe.sub.b",
-                                                      "ganpipe.c", "ganpipe.e", "ganpipe.sub.reg"}
+                                                      "ganpipe.c", "ganpipe.e", "ganpipe.sub.reg", "ganpipe.runs_anyway"}
     assert not counts(pkg / "__init__.py") and counts(pkg / "sub" / "__init__.py")
     # the docstring-only package file is not listed; every other file the module runs is, in path order
     assert [f.relative_to(tmp_path).as_posix() for f in stage_files("ganpipe.sub.a", pkg)] == [
-        "ganpipe/c.py", "ganpipe/e.py", "ganpipe/sub/__init__.py", "ganpipe/sub/a.py", "ganpipe/sub/b.py",
-        "ganpipe/sub/reg.py"]
+        "ganpipe/c.py", "ganpipe/e.py", "ganpipe/runs_anyway.py", "ganpipe/sub/__init__.py", "ganpipe/sub/a.py",
+        "ganpipe/sub/b.py", "ganpipe/sub/reg.py"]
     # an import added later is seen (the parse is cached per version of the file)
     (pkg / "sub" / "b.py").write_text("from ganpipe import unused\n")
     assert "ganpipe.unused" in imported_modules("ganpipe.sub.a", pkg)

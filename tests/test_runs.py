@@ -41,6 +41,7 @@ def test_a_run_added_by_hand_is_synced_everywhere(tmp_path, capsys):
     assert d["artifacts"]["faces2"]["path"] == "models/faces2"
     assert "reports/faces2/timing.json" in d["metrics"]
     assert {"reports/faces2/quality.json", "reports/faces2/final_samples.png"} <= set(d["stages"]["report"]["deps"])
+    assert d["stages"]["report"]["deps"][-1] == "fingerprints/report.txt"  # the report's code dependency kept
     assert cli.main([*args, "--check"]) == 0 and "up to date" in capsys.readouterr().out
 
 
@@ -52,6 +53,7 @@ def test_a_removed_run_leaves_every_generated_part(tmp_path):
     p, d = yaml.safe_load(params.read_text()), yaml.safe_load(pipeline.read_text())
     assert p["evaluate_gauss1d"]["runs"] == [] and "gauss1d" not in d["artifacts"]
     assert not [dep for dep in d["stages"]["report"]["deps"] if "gauss1d" in dep]
+    assert d["stages"]["report"]["deps"][-1] == "fingerprints/report.txt"
     assert "reports/gauss1d/timing.json" not in d["metrics"]
     # comments and the other lines stay as they were
     assert "# the trained generators as model artifacts" in pipeline.read_text()

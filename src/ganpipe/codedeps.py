@@ -41,7 +41,8 @@ def module_file(module: str, package: Path = PACKAGE) -> Path | None:
 
 
 def _is_type_checking(test: ast.expr) -> bool:
-    return "TYPE_CHECKING" in ast.unparse(test)
+    """``if TYPE_CHECKING:`` or ``if typing.TYPE_CHECKING:`` (not ``if not TYPE_CHECKING:``, whose body runs)."""
+    return ast.unparse(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
 
 
 def direct_imports(module: str, package: Path = PACKAGE) -> frozenset[str]:
@@ -93,7 +94,7 @@ def imported_modules(module: str, package: Path = PACKAGE) -> set[str]:
         parts = todo.pop().split(".")
         for end in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__.py and a/b/__init__.py first
             name = ".".join(parts[:end])
-            if name not in seen:
+            if name not in seen and module_file(name, package) is not None:  # no file: a failed optional import
                 seen.add(name)
                 todo.extend(direct_imports(name, package))
     return seen

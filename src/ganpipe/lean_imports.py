@@ -62,20 +62,34 @@ def declined_for_keras():
         sys.meta_path.remove(finder)
 
 
-def import_in_background(name: str) -> threading.Thread:
-    """Start importing module ``name`` in a thread and return it (``join`` waits for it).
+class BackgroundImport(threading.Thread):
+    """A thread importing one module; :meth:`result` waits for it and raises the import's own error."""
+
+    def __init__(self, name: str):
+        super().__init__(name=f"import {name}", daemon=True)
+        self.module, self.error = name, None
+
+    def run(self):
+        try:
+            importlib.import_module(self.module)
+        except BaseException as exc:  # noqa: BLE001 - kept for result(): a second import may fail differently
+            self.error = exc
+
+    def result(self):
+        """Wait for the import; the module, or the exception it raised."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return sys.modules[self.module]
+
+
+def import_in_background(name: str) -> BackgroundImport:
+    """Start importing module ``name`` in a thread and return it (:meth:`BackgroundImport.result` waits).
 
     For a stage whose first work needs no TensorFlow: Keras' ~4 s import uses one core while that work
-    (worker processes, NumPy) uses the other. An import that fails leaves the module out of
-    ``sys.modules``, so the caller's own ``import`` after the join raises the error where it belongs.
+    (worker processes, NumPy) uses the other. Join it even when that work fails, so the import never
+    runs on while the process ends.
     """
-
-    def load():
-        try:
-            importlib.import_module(name)
-        except BaseException:  # noqa: BLE001 - raised again by the caller's own import
-            pass
-
-    thread = threading.Thread(target=load, name=f"import {name}", daemon=True)
+    thread = BackgroundImport(name)
     thread.start()
     return thread

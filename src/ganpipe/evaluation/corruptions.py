@@ -13,6 +13,11 @@ import numpy as np
 from scipy import ndimage
 
 
+# images distorted per batch of random draws: the stream is drawn in the same order whatever the batch,
+# and a batch's fields and maps (float64, 2 x 784 per digit) stay small for 60,000 digits too
+CHUNK = 1024
+
+
 def _as_float(images) -> np.ndarray:
     x = np.asarray(images, np.float32)
     if x.ndim != 4:
@@ -33,15 +38,17 @@ def elastic(images, rng: np.random.Generator, *, alpha: float, sigma: float) -> 
     """Elastic distortion (Simard et al. 2003): each pixel moves by a random field smoothed with a
     Gaussian of ``sigma`` pixels and scaled by ``alpha`` pixels."""
     x = _as_float(images)
-    n, h, w = x.shape[:3]
+    h, w = x.shape[1:3]
     grid_r, grid_c = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
-    # each image's row field, then its column field: the order of drawing them one image at a time, and
-    # smoothed image by image (the same arithmetic, in one call)
-    fields = rng.uniform(-1, 1, (n, 2, h, w))
-    moves = ndimage.gaussian_filter(fields, sigma, mode="constant", axes=(2, 3)) * alpha
     out = np.empty_like(x)
-    for i, image in enumerate(x):
-        out[i] = _warp(image, grid_r + moves[i, 0], grid_c + moves[i, 1])
+    for start in range(0, len(x), CHUNK):
+        part = x[start:start + CHUNK]
+        # each image's row field, then its column field: the order of drawing them one image at a time,
+        # smoothed image by image (the same arithmetic, in one call)
+        fields = rng.uniform(-1, 1, (len(part), 2, h, w))
+        moves = ndimage.gaussian_filter(fields, sigma, mode="constant", axes=(2, 3)) * alpha
+        for i, image in enumerate(part):
+            out[start + i] = _warp(image, grid_r + moves[i, 0], grid_c + moves[i, 1])
     return out
 
 
@@ -52,23 +59,20 @@ def affine(images, rng: np.random.Generator, *, degrees: float, scale: float, sh
     h, w = x.shape[1:3]
     centre = np.array([(h - 1) / 2, (w - 1) / 2])
     grid = np.stack(np.meshgrid(np.arange(h), np.arange(w), indexing="ij")).reshape(2, -1).astype(np.float64)
-    # per image: angle, zoom, shift down, shift across, each ``low + (high - low) * u`` as
-    # Generator.uniform computes it, from the stream in the order one image at a time draws them
-    u = rng.random((len(x), 4))
-    angle = np.deg2rad(_uniform(u[:, 0], -degrees, degrees))
-    zoom = _uniform(u[:, 1], 1 - scale, 1 + scale)
-    move = _uniform(u[:, 2:], -shift, shift)
-    cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
-    inverse = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1)  # (n, 2, 2)
-    source = inverse @ (grid - centre[:, None] - move[:, :, None]) + centre[:, None]  # a matmul per image
+    # per image: angle, zoom, shift down, shift across, drawn by Generator.uniform element by element
+    # in the order one image at a time draws them
+    low, high = [-degrees, 1 - scale, -shift, -shift], [degrees, 1 + scale, shift, shift]
     out = np.empty_like(x)
-    for i, image in enumerate(x):
-        out[i] = _warp(image, source[i, 0].reshape(h, w), source[i, 1].reshape(h, w))
+    for start in range(0, len(x), CHUNK):
+        part = x[start:start + CHUNK]
+        u = rng.uniform(low, high, (len(part), 4))
+        angle, zoom, move = np.deg2rad(u[:, 0]), u[:, 1], u[:, 2:]
+        cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
+        inverse = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1)  # (n, 2, 2)
+        source = inverse @ (grid - centre[:, None] - move[:, :, None]) + centre[:, None]  # a matmul per image
+        for i, image in enumerate(part):
+            out[start + i] = _warp(image, source[i, 0].reshape(h, w), source[i, 1].reshape(h, w))
     return out
-
-
-def _uniform(u: np.ndarray, low: float, high: float) -> np.ndarray:
-    return low + (high - low) * u
 
 
 def augment_digits(images, seed: int) -> np.ndarray:

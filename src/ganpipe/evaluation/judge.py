@@ -73,10 +73,12 @@ def train_judge(images: np.ndarray, labels: np.ndarray, *, epochs: int, batch_si
     digits and ``epochs - 1`` over distorted copies, Adam with a cosine decay to 0."""
     from ..lean_imports import import_in_background
 
-    keras_loaded = import_in_background("keras")  # on one core, while worker processes distort the digits
-    x, y = augmented_passes(images, labels, epochs=epochs, seed=seed)
-    keras_loaded.join()
-    import keras
+    loading = import_in_background("keras")  # on one core, while worker processes distort the digits
+    try:
+        x, y = augmented_passes(images, labels, epochs=epochs, seed=seed)
+    finally:
+        loading.join()
+    keras = loading.result()
 
     from ..datasets import shuffled_batches
     from ..progress import fit_progress
