@@ -102,10 +102,23 @@ def imported_modules(module: str, package: Path = PACKAGE) -> set[str]:
 
 def counts(path: Path) -> bool:
     """Whether a source file can change a stage's result: all but a docstring-only ``__init__.py``."""
+    return _facts(path)[1]
+
+
+def _facts(path: Path) -> tuple[str, bool]:
+    """(SHA-256, :func:`counts`) of a source file, read once per version of it (the stage modules share most files)."""
+    stat = path.stat()
+    return _read_facts(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _read_facts(path: Path, mtime_ns: int, size: int) -> tuple[str, bool]:
+    data = path.read_bytes()
     if path.name != "__init__.py":
-        return True
-    body = ast.parse(path.read_text(encoding="utf-8")).body
-    return not (len(body) <= 1 and all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body))
+        return hashlib.sha256(data).hexdigest(), True
+    body = ast.parse(data).body
+    docstring_only = len(body) <= 1 and all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body)
+    return hashlib.sha256(data).hexdigest(), not docstring_only
 
 
 def stage_files(module: str, package: Path = PACKAGE) -> list[Path]:
@@ -118,7 +131,7 @@ def fingerprint(module: str, package: Path = PACKAGE) -> str:
     """The text of ``module``'s fingerprint: a heading line, then ``<sha256>  ganpipe/<path>`` per file it runs."""
     lines = [f"# the ganpipe source that `python -m {module}` runs: SHA-256 of each file (written by the fingerprint stage)"]
     for path in stage_files(module, package):
-        lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(package.parent).as_posix()}")
+        lines.append(f"{_facts(path)[0]}  {path.relative_to(package.parent).as_posix()}")
     return "\n".join(lines) + "\n"
 
 
