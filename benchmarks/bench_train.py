@@ -39,7 +39,7 @@ def seed_recipe(images, cfg, *, steps, warmup):
     """The seed programs' loop: returns (steps/s, both nets learned, flops per step)."""
     import keras
 
-    from ganpipe.models import build_gan_models
+    from ganpipe.models.registry import build_gan_models
 
     from flops import step_flops
 

@@ -11,7 +11,7 @@ import pytest
 
 from ganpipe.data.binfmt import read_split
 from ganpipe.data.kinds import DIGITS
-from ganpipe.models import build_gan_models
+from ganpipe.models.registry import build_gan_models
 from ganpipe.training import callbacks as cb
 from ganpipe.training.gan import GAN, STEP_METRICS, ArraySampler, TrainingDiverged, fixed_noise, generate, \
     make_optimizer

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ganpipe import cli
-from ganpipe.models import build_gan_models
+from ganpipe.models.registry import build_gan_models
 from ganpipe.reporting.figures import figure_pixels, grid_figure
 from ganpipe.training.export import GeneratorSpec, save_models
 from ganpipe.training.gan import fixed_noise

@@ -178,6 +178,13 @@ def test_an_edit_changes_exactly_the_fingerprints_of_the_stages_that_import_it(t
     # the distortions are imported with the scorers: by every stage that trains, scores or applies one
     assert changed_by("evaluation/corruptions.py", package, before) == {
         "judge", "face_features", "train", "evaluate", "evaluate_faces"}
+    # an architecture is code of the stages that build networks (training, and the evaluations' untrained
+    # generator) only: the stages that read params.yaml get the names (ganpipe.models), not the builders
+    builders = {"train", "evaluate", "evaluate_faces", "evaluate_gauss1d"}
+    assert changed_by("models/dcgan.py", package, before) == builders
+    assert changed_by("models/heads.py", package, before) == builders
+    reads_params = {m.rpartition(".")[2] for m in before} - {"fingerprint"}  # it reads only the code
+    assert changed_by("models/__init__.py", package, before) == reads_params
     # the stages' shell runs in every stage
     assert changed_by("stages/_entry.py", package, before) == {m.rpartition(".")[2] for m in before}
     # a docstring-only package file runs no code: a new docstring leaves every fingerprint as it was

@@ -10,7 +10,7 @@ import pytest
 from ganpipe.config import EvaluateConfig, JudgeConfig, TrainConfig, load_section
 from ganpipe.data.binfmt import read_split
 from ganpipe.evaluation.digits import evaluate_digits
-from ganpipe.models import build_gan_models
+from ganpipe.models.registry import build_gan_models
 from ganpipe.training.export import GeneratorSpec, save_models
 
 from .conftest import REPO

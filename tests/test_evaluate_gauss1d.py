@@ -9,7 +9,7 @@ import pytest
 
 from ganpipe.config import EvaluateGauss1dConfig, load_section
 from ganpipe.data.gauss1d import write_gauss1d
-from ganpipe.models import build_gan_models
+from ganpipe.models.registry import build_gan_models
 from ganpipe.stages import evaluate_gauss1d
 from ganpipe.training.export import GeneratorSpec, save_models
 

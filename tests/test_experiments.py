@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from ganpipe.config import TrainConfig, load_section
-from ganpipe.models import build_gan_models
+from ganpipe.models.registry import build_gan_models
 
 from .conftest import REPO, train_steps
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from ganpipe.errors import ConfigError
-from ganpipe.models import REGISTRY, build_gan_models
+from ganpipe.models import ARCHS, CONVOLUTIONAL_ARCHS
+from ganpipe.models.registry import REGISTRY, _builder, build_gan_models
 
 
 def count_trainable(model):
@@ -132,3 +133,11 @@ def test_resize_generator_trains_a_step_under_mixed_bfloat16():
     assert sorted(pairs.values()) == ["float32"] + 3 * ["mixed_bfloat16"]  # the image layer is float32
     np.testing.assert_allclose(np.asarray(saved(noise, training=False)), np.asarray(generator(noise, training=False)),
                                rtol=0, atol=0.05)
+
+
+def test_every_architecture_name_has_a_builder_and_the_convolutional_ones_are_the_dcgans():
+    """params.yaml's names (ganpipe.models.ARCHS, read without the network code) and the registry's agree."""
+    assert sorted(REGISTRY) == list(ARCHS)
+    for arch in ARCHS:
+        assert callable(_builder(arch)), arch
+        assert (arch in CONVOLUTIONAL_ARCHS) == REGISTRY[arch].startswith("ganpipe.models.dcgan:"), arch

@@ -12,7 +12,7 @@ from ganpipe import threads_setting
 from ganpipe.parallel import available_cpus
 from ganpipe.data.binfmt import read_split
 from ganpipe.data.kinds import DIGITS
-from ganpipe.models import build_gan_models
+from ganpipe.models.registry import build_gan_models
 from ganpipe.training.callbacks import record_steps
 from ganpipe.training.gan import GAN, ArraySampler, make_optimizer, summarize
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import yaml
 
 from .errors import ConfigError
-from .models import REGISTRY
+from .models import ARCHS
 from .training.distribute import STRATEGIES
 from .training.precision import PRECISIONS
 
@@ -116,7 +116,7 @@ class ReportConfig:
 class TrainConfig:
     """Section ``train.<experiment>``: one GAN training run. Every key is required but ``grid`` (1-D values need none)."""
 
-    arch: str = _rule(choices=tuple(sorted(REGISTRY)), doc="architecture name in ganpipe.models.REGISTRY")
+    arch: str = _rule(choices=ARCHS, doc="architecture name: one of ganpipe.models.ARCHS")
     model: dict = _rule(doc="architecture options (layer sizes ...); {} for the architecture's fixed layout")
     epochs: int = _rule(low=1, doc="training iterations, one batch each (the original program's 'epochs')")
     batch_size: int = _rule(low=1)

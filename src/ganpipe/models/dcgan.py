@@ -21,7 +21,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from . import OUTPUT_DTYPE, validity_head
+from .heads import OUTPUT_DTYPE, validity_head
 
 BN_MOMENTUM = 0.5
 SLOPE = 0.2

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from . import image_head, validity_head
+from .heads import image_head, validity_head
 
 
 def build_generator(*, latent_dim: int, image_shape: tuple[int, ...]) -> keras.Model:

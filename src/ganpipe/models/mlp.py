@@ -17,7 +17,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from . import OUTPUT_DTYPE, dense, image_head, validity_head
+from . import dense
+from .heads import OUTPUT_DTYPE, image_head, validity_head
 
 
 def build_dense_small(*, latent_dim: int, image_shape: tuple[int, ...]):

@@ -15,7 +15,7 @@ def build_networks(cfg, image_shape: tuple[int, ...], *, seed: int, strategy=Non
     """
     import keras
 
-    from ..models import build_gan_models
+    from ..models.registry import build_gan_models
 
     keras.utils.set_random_seed(seed)
     with distribute.scope(strategy), precision.dtype_policy(cfg.precision):

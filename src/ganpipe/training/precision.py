@@ -3,7 +3,7 @@
 ``float32`` computes and stores everything in float32. ``mixed_bfloat16`` builds every layer
 under Keras' ``mixed_bfloat16`` policy: layers compute in bfloat16 while their variables (and the
 optimizers' state) stay float32, and each network's output layer stays float32
-(ganpipe.models.OUTPUT_DTYPE), so images, probabilities and losses are float32. bfloat16 has
+(ganpipe.models.heads.OUTPUT_DTYPE), so images, probabilities and losses are float32. bfloat16 has
 float32's exponent range, so no loss scaling is needed.
 
 A layer keeps the policy it was built with: the global policy is set only while the models are
