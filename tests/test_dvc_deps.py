@@ -81,6 +81,18 @@ def test_the_fingerprint_stage_writes_one_for_every_stage_module_that_dvc_yaml_r
     assert "ganpipe/evaluation/judge.py" not in listed  # plots read generator.json: no scorer code
 
 
+
+def test_the_committed_fingerprints_are_those_of_the_committed_code(tmp_path):
+    """A commit's fingerprints/ diff shows which stages it reaches only if they were rewritten after the last
+    edit; stale ones would also leave dvc.lock behind the code (a fresh clone's `dvc repro` reruns stages)."""
+    from ganpipe.stages.fingerprint import write_fingerprints
+
+    write_fingerprints(tmp_path / "now")
+    now = {p.name: p.read_text() for p in (tmp_path / "now").iterdir()}
+    committed = {p.name: p.read_text() for p in (REPO / "fingerprints").iterdir()}
+    stale = sorted(name for name in now.keys() | committed.keys() if now.get(name) != committed.get(name))
+    assert not stale, f"fingerprints/{{{','.join(stale)}}} differ from the code: run `dvc repro fingerprint`"
+
 def test_each_train_stage_depends_on_its_data_and_its_own_scorer_only(stages):
     """runs.<name> names the run's data and the scorer of that data's kind (ganpipe.runs.folder_kind);
     train@<name> depends on those two and no other data or model, and its command names no other scorer."""
