@@ -81,10 +81,12 @@ def test_the_fingerprint_stage_writes_one_for_every_stage_module_that_dvc_yaml_r
     assert "ganpipe/evaluation/judge.py" not in listed  # plots read generator.json: no scorer code
 
 
+def test_the_fingerprints_and_dvc_lock_are_those_of_the_code(tmp_path):
+    """fingerprints/ is what the fingerprint stage writes for this code, and dvc.lock records those files: a
+    commit's fingerprints/ diff then shows which stages it reaches, and a fresh clone's `dvc repro` reruns
+    nothing. After an edit: `dvc repro` (or `dvc repro fingerprint`, then the stages it reaches)."""
+    import hashlib
 
-def test_the_committed_fingerprints_are_those_of_the_committed_code(tmp_path):
-    """A commit's fingerprints/ diff shows which stages it reaches only if they were rewritten after the last
-    edit; stale ones would also leave dvc.lock behind the code (a fresh clone's `dvc repro` reruns stages)."""
     from ganpipe.stages.fingerprint import write_fingerprints
 
     write_fingerprints(tmp_path / "now")
@@ -92,6 +94,12 @@ def test_the_committed_fingerprints_are_those_of_the_committed_code(tmp_path):
     committed = {p.name: p.read_text() for p in (REPO / "fingerprints").iterdir()}
     stale = sorted(name for name in now.keys() | committed.keys() if now.get(name) != committed.get(name))
     assert not stale, f"fingerprints/{{{','.join(stale)}}} differ from the code: run `dvc repro fingerprint`"
+    lock = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]
+    behind = sorted(f"{stage} ({dep['path']})" for stage, entry in lock.items() for dep in entry.get("deps", [])
+                    if dep["path"].startswith("fingerprints/")
+                    and dep["md5"] != hashlib.md5((REPO / dep["path"]).read_bytes()).hexdigest())
+    assert not behind, f"dvc.lock records older code for {', '.join(behind)}: run `dvc repro`"
+
 
 def test_each_train_stage_depends_on_its_data_and_its_own_scorer_only(stages):
     """runs.<name> names the run's data and the scorer of that data's kind (ganpipe.runs.folder_kind);
@@ -191,12 +199,13 @@ def test_an_edit_changes_exactly_the_fingerprints_of_the_stages_that_import_it(t
     assert changed_by("evaluation/corruptions.py", package, before) == {
         "judge", "face_features", "train", "evaluate", "evaluate_faces"}
     # an architecture is code of the stages that build networks (training, and the evaluations' untrained
-    # generator) only: the stages that read params.yaml get the names (ganpipe.models), not the builders
+    # generator) only: the others get the names (ganpipe.models, through config or export), not the builders
     builders = {"train", "evaluate", "evaluate_faces", "evaluate_gauss1d"}
     assert changed_by("models/dcgan.py", package, before) == builders
     assert changed_by("models/heads.py", package, before) == builders
-    reads_params = {m.rpartition(".")[2] for m in before} - {"fingerprint"}  # it reads only the code
-    assert changed_by("models/__init__.py", package, before) == reads_params
+    # the names are read by every stage but the fingerprint stage, which reads only the code
+    all_but_fingerprint = {m.rpartition(".")[2] for m in before} - {"fingerprint"}
+    assert changed_by("models/__init__.py", package, before) == all_but_fingerprint
     # the stages' shell runs in every stage
     assert changed_by("stages/_entry.py", package, before) == {m.rpartition(".")[2] for m in before}
     # a docstring-only package file runs no code: a new docstring leaves every fingerprint as it was

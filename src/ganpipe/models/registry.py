@@ -13,7 +13,6 @@ import importlib
 import inspect
 
 from ..errors import ConfigError
-from . import ARCHS
 
 REGISTRY: dict[str, str] = {
     "dense": "ganpipe.models.dense:build",
