@@ -50,12 +50,23 @@ def direct_imports(module: str, package: Path = PACKAGE) -> frozenset[str]:
     path = module_file(module, package)
     if path is None:
         raise ValueError(f"{module}: no such ganpipe module under {package}")
+    return _imports_in(module, path, package, _version(path))
+
+
+def _version(path: Path) -> tuple[int, int]:
     stat = path.stat()
-    return _imports_in(module, path, package, stat.st_mtime_ns, stat.st_size)
+    return stat.st_mtime_ns, stat.st_size
 
 
-@functools.lru_cache(maxsize=None)  # one parse per version of a file: the stage modules share most imports
-def _imports_in(module: str, path: Path, package: Path, mtime_ns: int, size: int) -> frozenset[str]:
+@functools.lru_cache(maxsize=None)  # one read, hash and parse per version of a file: the stage modules share most files
+def _source(path: Path, version: tuple[int, int]) -> tuple[str, ast.Module]:
+    """(SHA-256, syntax tree) of a source file as it is at ``version`` (mtime_ns, size)."""
+    data = path.read_bytes()
+    return hashlib.sha256(data).hexdigest(), ast.parse(data, filename=str(path))
+
+
+@functools.lru_cache(maxsize=None)
+def _imports_in(module: str, path: Path, package: Path, version: tuple[int, int]) -> frozenset[str]:
     parent = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
 
@@ -82,7 +93,7 @@ def _imports_in(module: str, path: Path, package: Path, mtime_ns: int, size: int
         for child in ast.iter_child_nodes(node):
             visit(child)
 
-    visit(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    visit(_source(path, version)[1])
     return frozenset(found)
 
 
@@ -106,19 +117,11 @@ def counts(path: Path) -> bool:
 
 
 def _facts(path: Path) -> tuple[str, bool]:
-    """(SHA-256, :func:`counts`) of a source file, read once per version of it (the stage modules share most files)."""
-    stat = path.stat()
-    return _read_facts(path, stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=None)
-def _read_facts(path: Path, mtime_ns: int, size: int) -> tuple[str, bool]:
-    data = path.read_bytes()
-    if path.name != "__init__.py":
-        return hashlib.sha256(data).hexdigest(), True
-    body = ast.parse(data).body
-    docstring_only = len(body) <= 1 and all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body)
-    return hashlib.sha256(data).hexdigest(), not docstring_only
+    """(SHA-256, :func:`counts`) of a source file."""
+    digest, tree = _source(path, _version(path))
+    docstring_only = path.name == "__init__.py" and len(tree.body) <= 1 and all(
+        isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in tree.body)
+    return digest, not docstring_only
 
 
 def stage_files(module: str, package: Path = PACKAGE) -> list[Path]:

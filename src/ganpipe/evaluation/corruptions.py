@@ -34,22 +34,33 @@ def _warp(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return out
 
 
+def _warped_in_batches(x: np.ndarray, source_maps) -> np.ndarray:
+    """Each image of ``x`` resampled at its source coordinates: ``source_maps(n)`` draws the next ``n``
+    images' maps, rows and columns (n, H, W) each, a batch of :data:`CHUNK` images at a time."""
+    out = np.empty_like(x)
+    for start in range(0, len(x), CHUNK):
+        part = x[start:start + CHUNK]
+        rows, cols = source_maps(len(part))
+        for i, image in enumerate(part):
+            out[start + i] = _warp(image, rows[i], cols[i])
+    return out
+
+
 def elastic(images, rng: np.random.Generator, *, alpha: float, sigma: float) -> np.ndarray:
     """Elastic distortion (Simard et al. 2003): each pixel moves by a random field smoothed with a
     Gaussian of ``sigma`` pixels and scaled by ``alpha`` pixels."""
     x = _as_float(images)
     h, w = x.shape[1:3]
     grid_r, grid_c = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij")
-    out = np.empty_like(x)
-    for start in range(0, len(x), CHUNK):
-        part = x[start:start + CHUNK]
+
+    def source_maps(n):
         # each image's row field, then its column field: the order of drawing them one image at a time,
         # smoothed image by image (the same arithmetic, in one call)
-        fields = rng.uniform(-1, 1, (len(part), 2, h, w))
+        fields = rng.uniform(-1, 1, (n, 2, h, w))
         moves = ndimage.gaussian_filter(fields, sigma, mode="constant", axes=(2, 3)) * alpha
-        for i, image in enumerate(part):
-            out[start + i] = _warp(image, grid_r + moves[i, 0], grid_c + moves[i, 1])
-    return out
+        return grid_r + moves[:, 0], grid_c + moves[:, 1]
+
+    return _warped_in_batches(x, source_maps)
 
 
 def affine(images, rng: np.random.Generator, *, degrees: float, scale: float, shift: float) -> np.ndarray:
@@ -62,17 +73,16 @@ def affine(images, rng: np.random.Generator, *, degrees: float, scale: float, sh
     # per image: angle, zoom, shift down, shift across, drawn by Generator.uniform element by element
     # in the order one image at a time draws them
     low, high = [-degrees, 1 - scale, -shift, -shift], [degrees, 1 + scale, shift, shift]
-    out = np.empty_like(x)
-    for start in range(0, len(x), CHUNK):
-        part = x[start:start + CHUNK]
-        u = rng.uniform(low, high, (len(part), 4))
+
+    def source_maps(n):
+        u = rng.uniform(low, high, (n, 4))
         angle, zoom, move = np.deg2rad(u[:, 0]), u[:, 1], u[:, 2:]
         cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
         inverse = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1)  # (n, 2, 2)
         source = inverse @ (grid - centre[:, None] - move[:, :, None]) + centre[:, None]  # a matmul per image
-        for i, image in enumerate(part):
-            out[start + i] = _warp(image, source[i, 0].reshape(h, w), source[i, 1].reshape(h, w))
-    return out
+        return source[:, 0].reshape(n, h, w), source[:, 1].reshape(n, h, w)
+
+    return _warped_in_batches(x, source_maps)
 
 
 def augment_digits(images, seed: int) -> np.ndarray:
